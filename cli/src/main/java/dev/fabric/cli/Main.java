@@ -1,0 +1,35 @@
+package dev.fabric.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code fabric} command: parses arguments and delegates to the modules. */
+@Command(name = "fabric",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionInfo.class,
+        description = {
+            "Fabric: adapt, quantize and evaluate small open LLMs on your own machine.",
+            "Reads and writes llama.cpp's GGUF; nothing leaves this machine."},
+        subcommands = {CommandLine.HelpCommand.class},
+        footer = {"", "Run 'fabric COMMAND --help' for a command's options and an example."})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command.");
+    }
+
+    /** Builds the command line with Fabric's error handling: messages on stderr, exit codes per {@link ExitCodes}. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler(new ErrorHandler());
+        return cl;
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+}
