@@ -163,26 +163,25 @@ public final class CpuKernels {
     }
 
     public float dot(FloatBuffer x, FloatBuffer y) {
-        return CpuNative.fabric_dot_f32(id, x, y, check(x, y));
+        return CpuNative.fabric_dot_f32(id, x, y, checkRead(x, y));
     }
 
     public float dotF16(ShortBuffer x, FloatBuffer y) {
-        return CpuNative.fabric_dot_f16_f32(id, x, y, check(x, y));
+        return CpuNative.fabric_dot_f16_f32(id, x, y, checkRead(x, y));
     }
 
     public float dotBf16(ShortBuffer x, FloatBuffer y) {
-        return CpuNative.fabric_dot_bf16_f32(id, x, y, check(x, y));
+        return CpuNative.fabric_dot_bf16_f32(id, x, y, checkRead(x, y));
     }
 
     public void axpy(float a, FloatBuffer x, FloatBuffer y) {
         int n = check(x, y);
-        if (y.isReadOnly()) throw new IllegalArgumentException("axpy: y is read-only");
         ok(CpuNative.fabric_axpy_f32(id, a, x, y, n));
     }
 
     public void scale(float a, FloatBuffer x) {
-        if (x.isReadOnly()) throw new IllegalArgumentException("scale: x is read-only");
-        ok(CpuNative.fabric_scale_f32(id, a, x, x.remaining()));
+        int n = check(x, x);
+        ok(CpuNative.fabric_scale_f32(id, a, x, n));
     }
 
     // ---- checks: the native side trusts its arguments ----
@@ -208,9 +207,21 @@ public final class CpuKernels {
         Objects.requireNonNull(src, "source buffer");
         Objects.requireNonNull(dst, "destination buffer");
         int n = src.remaining();
+        if (dst.isReadOnly()) throw new IllegalArgumentException("destination buffer is read-only");
         if (dst.remaining() < n)
             throw new IndexOutOfBoundsException("destination has " + dst.remaining() + " elements left, source " + n);
         if (!src.isDirect() && !src.hasArray() || !dst.isDirect() && !dst.hasArray())
+            throw new IllegalArgumentException("buffers must be direct or array-backed (a read-only heap buffer is neither)");
+        return n;
+    }
+
+    // Two inputs: y must hold as many elements as x, neither is written.
+    private static int checkRead(Buffer x, Buffer y) {
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(y, "y");
+        int n = x.remaining();
+        if (y.remaining() < n) throw new IndexOutOfBoundsException("y has " + y.remaining() + " elements left, x " + n);
+        if (!x.isDirect() && !x.hasArray() || !y.isDirect() && !y.hasArray())
             throw new IllegalArgumentException("buffers must be direct or array-backed (a read-only heap buffer is neither)");
         return n;
     }
