@@ -35,37 +35,39 @@ inline float f32_from_bits(uint32_t u) {
 // IEEE binary16 layout: 1 sign, 5 exponent (bias 15), 10 fraction bits.
 // binary32: 1 sign, 8 exponent (bias 127), 23 fraction bits. Rebias = (127 - 15) << 23.
 
+// The scalar conversions are written without branches (every case computed, then chosen by bit masks)
+// so that the generic variant's loops vectorise for the baseline target; with ternaries GCC keeps
+// branches (it will not speculate the float operations under its default -ftrapping-math).
+inline uint32_t select(bool c, uint32_t a, uint32_t b) {
+    const uint32_t m = 0u - (uint32_t)c;
+    return (a & m) | (b & ~m);
+}
+
 // Exact widening; NaN payloads are kept and made quiet, as F16C's vcvtph2ps does.
 inline float f16_to_f32_scalar(uint16_t h) {
     const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     const uint32_t exp = (h >> 10) & 0x1fu;
     const uint32_t man = h & 0x3ffu;
-    if (exp == 0x1f) return f32_from_bits(sign | 0x7f800000u | (man << 13) | (man ? 0x00400000u : 0));
-    if (exp != 0) return f32_from_bits(sign | ((exp + 112) << 23) | (man << 13));
-    // Zero or subnormal: man * 2^-24, exact in binary32 (man < 2^10, result normal).
-    return f32_from_bits(sign | f32_bits((float)man * 0x1p-24f));
+    const uint32_t normal = ((exp + 112u) << 23) | (man << 13);
+    const uint32_t special = 0x7f800000u | (man << 13) | select(man != 0, 0x00400000u, 0u);  // inf, quiet NaN
+    const uint32_t small = f32_bits((float)(int32_t)man * 0x1p-24f);  // zero or subnormal: exact, normal in F32
+    return f32_from_bits(sign | select(exp == 0x1fu, special, select(exp == 0u, small, normal)));
 }
 
 // Round to nearest, ties to even. Overflow (|x| >= 65520, the midpoint above 65504) gives inf.
 inline uint16_t f32_to_f16_scalar(float f) {
     const uint32_t x = f32_bits(f);
-    const uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
     const uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) return sign | 0x7e00u | (uint16_t)((ax >> 13) & 0x3ffu);  // quiet NaN
-    if (ax >= 0x477ff000u) return sign | 0x7c00u;
-    if (ax >= 0x38800000u) {  // >= 2^-14: normal result; a carry out of the fraction bumps the exponent
-        const uint32_t r = ax + 0xfffu + ((ax >> 13) & 1u) - (112u << 23);
-        return sign | (uint16_t)(r >> 13);
-    }
-    if (ax <= 0x33000000u) return sign;  // <= 2^-25: half the smallest subnormal or less, ties to 0
-    // Subnormal result in units of 2^-24: the 24-bit significand shifted right by 126 - exponent.
-    const uint32_t e = ax >> 23;
-    const uint32_t m = (ax & 0x7fffffu) | 0x800000u;
-    const uint32_t s = 126u - e;  // 14..24
-    uint32_t q = m >> s;
-    const uint32_t rem = m & ((1u << s) - 1u), half = 1u << (s - 1u);
-    q += (rem > half || (rem == half && (q & 1u))) ? 1u : 0u;
-    return sign | (uint16_t)q;
+    // Normal result (|x| >= 2^-14): drop 13 fraction bits rounding to even; a carry bumps the exponent.
+    const uint32_t normal = (ax + 0xfffu + ((ax >> 13) & 1u) - (112u << 23)) >> 13;
+    // Subnormal result: in [0.5, 1) the F32 spacing is 2^-24, the F16 subnormal step, so adding 0.5 makes
+    // the FPU round |x| to a multiple of 2^-24 (to nearest even); the fraction bits are then the result.
+    const uint32_t small = f32_bits(f32_from_bits(ax) + 0.5f) - 0x3f000000u;
+    const uint32_t nan = 0x7e00u | ((ax >> 13) & 0x3ffu);  // quiet, top payload bits kept
+    uint32_t r = select(ax < 0x38800000u, small, normal);
+    r = select(ax >= 0x477ff000u, 0x7c00u, r);
+    r = select(ax > 0x7f800000u, nan, r);
+    return (uint16_t)(((x >> 16) & 0x8000u) | r);
 }
 
 inline float bf16_to_f32_scalar(uint16_t h) {
@@ -75,8 +77,8 @@ inline float bf16_to_f32_scalar(uint16_t h) {
 // Round to nearest even on the bit pattern (subnormals are not flushed); NaN: truncated, bit 6 forces quiet.
 inline uint16_t f32_to_bf16_scalar(float f) {
     const uint32_t u = f32_bits(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    return (uint16_t)select((u & 0x7fffffffu) > 0x7f800000u, (u >> 16) | 0x40u, rounded);
 }
 
 extern const Kernels kGenericKernels;

@@ -66,7 +66,7 @@ class CpuKernelsApiTest {
     }
 
     /** Heap buffers wrapping arrays at an offset, and direct little-endian byte buffers, give the pointer results. */
-    @ParameterizedTest
+    @ParameterizedTest(name = "{arguments}")
     @MethodSource("dev.fabric.backend.cpu.KernelCases#variants")
     void buffersMatchPointers(Variant v) {
         CpuKernels k = CpuKernels.of(v);

@@ -44,7 +44,7 @@ class CpuKernelsConversionTest {
         return (short) hi;
     }
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{arguments}")
     @MethodSource("dev.fabric.backend.cpu.KernelCases#variants")
     void f16ToF32AllPatterns(Variant v) {
         short[] in = new short[65536];
@@ -62,7 +62,7 @@ class CpuKernelsConversionTest {
         }
     }
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{arguments}")
     @MethodSource("dev.fabric.backend.cpu.KernelCases#variants")
     void bf16ToF32AllPatterns(Variant v) {
         short[] in = new short[65536];
@@ -72,7 +72,7 @@ class CpuKernelsConversionTest {
             if (got[i] != bf16ToF32Ref(in[i])) fail(String.format("%s bf16 %04x -> %08x", v, i, got[i]));
     }
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{arguments}")
     @MethodSource("dev.fabric.backend.cpu.KernelCases#variants")
     void f32ToF16EdgeSample(Variant v) {
         int[] in = edgeSample(13);
@@ -86,7 +86,7 @@ class CpuKernelsConversionTest {
         }
     }
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{arguments}")
     @MethodSource("dev.fabric.backend.cpu.KernelCases#variants")
     void f32ToBf16EdgeSample(Variant v) {
         int[] in = edgeSample(16);
@@ -99,7 +99,7 @@ class CpuKernelsConversionTest {
     }
 
     /** Round trips and sentinels: no element before or after the row is touched, whatever the size and offset. */
-    @ParameterizedTest
+    @ParameterizedTest(name = "{arguments}")
     @MethodSource("dev.fabric.backend.cpu.KernelCases#variantsAndSizes")
     void sizesAndOffsetsTouchOnlyTheRow(Variant v, int n) {
         CpuKernels k = CpuKernels.of(v);

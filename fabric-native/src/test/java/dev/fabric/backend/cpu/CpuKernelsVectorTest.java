@@ -29,7 +29,7 @@ class CpuKernelsVectorTest {
 
     static final double U = 0x1p-24;
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{arguments}")
     @MethodSource("dev.fabric.backend.cpu.KernelCases#variantsAndSizes")
     void dotOfSmallIntegersIsExact(Variant v, int n) {
         CpuKernels k = CpuKernels.of(v);
@@ -51,7 +51,7 @@ class CpuKernelsVectorTest {
         }
     }
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{arguments}")
     @MethodSource("dev.fabric.backend.cpu.KernelCases#variantsAndSizes")
     void dotWithinRoundingBound(Variant v, int n) {
         CpuKernels k = CpuKernels.of(v);
@@ -89,7 +89,7 @@ class CpuKernelsVectorTest {
         if (!(err <= bound)) fail(what + " n=" + n + ": |" + got + " - " + exact + "| = " + err + " > bound " + bound);
     }
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{arguments}")
     @MethodSource("dev.fabric.backend.cpu.KernelCases#variantsAndSizes")
     void axpyAndScaleRoundAsStated(Variant v, int n) {
         CpuKernels k = CpuKernels.of(v);
