@@ -50,6 +50,17 @@ class CpuKernelsApiTest {
         }
     }
 
+    /** The native AUTO variant (-1) runs the best one; results equal an explicit call of that variant. */
+    @Test
+    void nativeAutoVariantRunsTheBest() {
+        try (FloatPointer x = new FloatPointer(1.5f, -2f, 3f, 1e-3f, 7f); FloatPointer y = new FloatPointer(2f, 2f, 2f, 2f, 2f)) {
+            float best = CpuKernels.auto().dot(x, y, 5);
+            assertEquals(best, CpuNative.fabric_dot_f32(-1, x, y, 5));
+            assertEquals(0, CpuNative.fabric_scale_f32(-1, 2f, x, 5));
+            assertEquals(-4f, x.get(1));
+        }
+    }
+
     @Test
     void boundsAreChecked() {
         CpuKernels k = CpuKernels.auto();
