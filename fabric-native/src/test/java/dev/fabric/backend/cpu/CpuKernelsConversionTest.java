@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * F16/BF16 row conversions, every variant, bit for bit. References: the JDK's {@link Float#float16ToFloat}
  * and {@link Float#floatToFloat16} (IEEE 754 binary16, round to nearest even) for every non-NaN value;
- * for NaN, whose payload the JDK keeps differently from the hardware, the rule this library states (quiet,
+ * for NaN, whose bits the JDK does not specify, the rule this library states (quiet,
  * top payload bits kept, as F16C). BF16: a hand-written reference (round to nearest even by comparing the
  * dropped half with 0x8000; NaN truncated with the quiet bit 6 set, as ggml's fp32->bf16).
  * F32 values cross JNI as int bit patterns so that signalling NaNs reach the kernel untouched.
