@@ -38,7 +38,7 @@ inline float f32_from_bits(uint32_t u) {
 // The scalar conversions are written without branches (every case computed, then chosen by bit masks)
 // so that the generic variant's loops vectorise for the baseline target; with ternaries GCC keeps
 // branches (it will not speculate the float operations under its default -ftrapping-math).
-inline uint32_t select(bool c, uint32_t a, uint32_t b) {
+inline uint32_t pick_bits(bool c, uint32_t a, uint32_t b) {
     const uint32_t m = 0u - (uint32_t)c;
     return (a & m) | (b & ~m);
 }
@@ -49,9 +49,9 @@ inline float f16_to_f32_scalar(uint16_t h) {
     const uint32_t exp = (h >> 10) & 0x1fu;
     const uint32_t man = h & 0x3ffu;
     const uint32_t normal = ((exp + 112u) << 23) | (man << 13);
-    const uint32_t special = 0x7f800000u | (man << 13) | select(man != 0, 0x00400000u, 0u);  // inf, quiet NaN
+    const uint32_t special = 0x7f800000u | (man << 13) | pick_bits(man != 0, 0x00400000u, 0u);  // inf, quiet NaN
     const uint32_t small = f32_bits((float)(int32_t)man * 0x1p-24f);  // zero or subnormal: exact, normal in F32
-    return f32_from_bits(sign | select(exp == 0x1fu, special, select(exp == 0u, small, normal)));
+    return f32_from_bits(sign | pick_bits(exp == 0x1fu, special, pick_bits(exp == 0u, small, normal)));
 }
 
 // Round to nearest, ties to even. Overflow (|x| >= 65520, the midpoint above 65504) gives inf.
@@ -64,9 +64,9 @@ inline uint16_t f32_to_f16_scalar(float f) {
     // the FPU round |x| to a multiple of 2^-24 (to nearest even); the fraction bits are then the result.
     const uint32_t small = f32_bits(f32_from_bits(ax) + 0.5f) - 0x3f000000u;
     const uint32_t nan = 0x7e00u | ((ax >> 13) & 0x3ffu);  // quiet, top payload bits kept
-    uint32_t r = select(ax < 0x38800000u, small, normal);
-    r = select(ax >= 0x477ff000u, 0x7c00u, r);
-    r = select(ax > 0x7f800000u, nan, r);
+    uint32_t r = pick_bits(ax < 0x38800000u, small, normal);
+    r = pick_bits(ax >= 0x477ff000u, 0x7c00u, r);
+    r = pick_bits(ax > 0x7f800000u, nan, r);
     return (uint16_t)(((x >> 16) & 0x8000u) | r);
 }
 
@@ -78,7 +78,7 @@ inline float bf16_to_f32_scalar(uint16_t h) {
 inline uint16_t f32_to_bf16_scalar(float f) {
     const uint32_t u = f32_bits(f);
     const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-    return (uint16_t)select((u & 0x7fffffffu) > 0x7f800000u, (u >> 16) | 0x40u, rounded);
+    return (uint16_t)pick_bits((u & 0x7fffffffu) > 0x7f800000u, (u >> 16) | 0x40u, rounded);
 }
 
 extern const Kernels kGenericKernels;
