@@ -12,6 +12,13 @@ import java.io.IOException;
  * is a finding. On success the layout invariants the mapping relies on are checked against the input length.
  */
 class GgufJazzerFuzzTest {
+    static {
+        // Instrument and hook only the GGUF package: Jazzer's class rewriting of the whole JDK is slow (and its ASM
+        // cannot read JDK 25 class files anyway). JUnit reads jazzer.* configuration from system properties too.
+        System.setProperty("jazzer.instrumentation_includes", "dev.fabric.gguf.**");
+        System.setProperty("jazzer.custom_hook_includes", "dev.fabric.gguf.**");
+    }
+
     @FuzzTest(maxDuration = "20s")
     void parse(byte[] data) throws IOException {
         GgufParser.Result r;
