@@ -23,8 +23,10 @@ interface PreTokenizer {
             // The same regex with one digit per number word (Qwen2/Qwen3).
             case "qwen2", "stablelm2", "hunyuan", "grok-2" -> new Llama3Split(1);
             case "deepseek-llm" -> new DeepseekLlmSplit();
+            // What llama.cpp uses for a file without the key (it warns that quality may suffer).
+            case "default" -> SequentialSplit.llamaCppDefault();
             default -> throw new FabricException("tokenizer.ggml.pre = '" + pre
-                    + "' is not a pre-tokenizer Fabric knows (known: gpt-2, llama-bpe, qwen2, deepseek-llm and aliases)");
+                    + "' is not a pre-tokenizer Fabric knows (known: gpt-2, llama-bpe, qwen2, deepseek-llm, default and aliases)");
         };
     }
 }
