@@ -33,7 +33,7 @@ final class BpeModel implements Model {
         this.tokens = v.tokens();
         this.byText = byText;
         this.pre = PreTokenizer.forName(v.pre());
-        this.ignoreMerges = v.pre().equals("llama3") || v.pre().equals("llama-bpe");
+        this.ignoreMerges = PreTokenizer.isLlama3(v.pre());
         for (int b = 0; b < 256; b++) byteSymbol[b] = intern(String.valueOf(ByteLevel.charOf(b)));
         List<String> lines = v.merges();
         merges = new PairMap(lines.size());

@@ -114,7 +114,7 @@ public record Vocabulary(String model, String pre, List<String> tokens, float[] 
                 if (!md.has(K_MERGES)) throw new FabricException(where + ": BPE vocabulary without " + K_MERGES);
                 bos = 11; eos = 11; unk = -1;
                 // llama.cpp turns BOS on for the Llama 3 pre-tokenizer; the file's own flag still wins below.
-                addBos = pre.equals("llama3") || pre.equals("llama-bpe");
+                addBos = PreTokenizer.isLlama3(pre);
                 addSpace = false;
                 merges = List.copyOf(md.getStringArray(K_MERGES));
             }

@@ -48,7 +48,8 @@ class PreTokenizerTest {
                 Arguments.of("llama-bpe", new Llama3Split(3)),
                 Arguments.of("qwen2", new Llama3Split(1)),
                 Arguments.of("deepseek-llm", new DeepseekLlmSplit()),
-                Arguments.of("default", PreTokenizer.forName("default")));
+                Arguments.of("default", PreTokenizer.forName("default")),
+                Arguments.of("smollm", PreTokenizer.forName("smollm")));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -65,6 +66,7 @@ class PreTokenizerTest {
                 case "gpt-2" -> regexSplit(GPT2, List.of(text));
                 case "llama-bpe" -> regexSplit(llama3("{1,3}"), List.of(text));
                 case "qwen2" -> regexSplit(llama3(""), List.of(text));
+                case "smollm" -> regexSplit(GPT2, regexSplit(Pattern.compile("\\p{N}"), List.of(text)));
                 case "default" -> regexSplit(Pattern.compile("[0-9][0-9][0-9]"), regexSplit(Pattern.compile("\\p{N}+"),
                         regexSplit(GPT2, regexSplit(Pattern.compile("[\\p{P}$+<=>^~|]+"), List.of(text)))));
                 default -> deepseek(text);
