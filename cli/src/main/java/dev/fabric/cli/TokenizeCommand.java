@@ -1,0 +1,91 @@
+package dev.fabric.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fabric.FabricException;
+import dev.fabric.gguf.GgufFile;
+import dev.fabric.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code fabric tokenize}: a model's token ids for a text, as llama-tokenize prints them. */
+@Command(name = "tokenize", mixinStandardHelpOptions = true,
+        description = {"Tokenize text with a GGUF model's vocabulary (same ids as llama.cpp).",
+            "By default prints one line per token: id -> 'piece'. BOS is added when the model asks for it."},
+        footer = {"", "Examples:",
+            "  fabric tokenize -m model.gguf 'Hello world'",
+            "  fabric tokenize -m model.gguf --ids --no-bos --file notes.txt",
+            "  fabric tokenize -m model.gguf --chat messages.json   # template + loss mask"})
+public final class TokenizeCommand implements Callable<Integer> {
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "MODEL.gguf",
+            description = "GGUF file whose vocabulary to use (a vocabulary-only GGUF works).")
+    Path model;
+
+    @Option(names = "--ids", description = "Print only the ids, as one JSON array on the last line.")
+    boolean ids;
+
+    @Option(names = "--pieces", description = "Print only the token pieces, as one JSON array of strings.")
+    boolean pieces;
+
+    @Option(names = "--no-parse-special",
+            description = "Treat control-token text (e.g. <|im_start|>) in the input as plain text.")
+    boolean noParseSpecial;
+
+    @Option(names = "--no-bos", description = "Do not add the BOS token even if the model asks for it.")
+    boolean noBos;
+
+    @ArgGroup(exclusive = true)
+    Input input;
+
+    static final class Input {
+        @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the text from FILE (UTF-8).")
+        Path file;
+
+        @Option(names = "--chat", paramLabel = "MESSAGES.json",
+                description = "Render a conversation (JSON array of {role, content}) with the model's chat "
+                        + "template and show the loss mask (+ = trained on, i.e. assistant replies).")
+        Path chat;
+
+        @Parameters(index = "0", arity = "0..1", paramLabel = "TEXT", description = "The text to tokenize.")
+        String text;
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        if (input == null) throw new FabricException("nothing to tokenize: give TEXT, --file FILE or --chat FILE",
+                FabricException.EXIT_USAGE, null);
+        try (GgufFile f = GgufFile.open(model)) {
+            Tokenizer tok = Tokenizer.fromGguf(f.metadata());
+            if (input.chat != null) return ChatView.print(f.metadata(), tok, input.chat, System.out);
+            String text = input.text;
+            if (input.file != null) text = Files.readString(input.file, StandardCharsets.UTF_8);
+            boolean addBos = !noBos && tok.addBosDefault();
+            int[] out = tok.encode(text, addBos, !noParseSpecial);
+            print(tok, out, System.out);
+        }
+        return 0;
+    }
+
+    private void print(Tokenizer tok, int[] out, PrintStream ps) throws IOException {
+        if (ids) {
+            StringBuilder sb = new StringBuilder("[");
+            for (int i = 0; i < out.length; i++) sb.append(i == 0 ? "" : ", ").append(out[i]);
+            ps.println(sb.append(']'));
+        } else if (pieces) {
+            List<String> p = new ArrayList<>();
+            for (int id : out) p.add(tok.piece(id));
+            ps.println(new ObjectMapper().writeValueAsString(p));
+        } else {
+            for (int id : out) ps.printf("%6d -> '%s'%n", id, tok.piece(id));
+        }
+    }
+}
