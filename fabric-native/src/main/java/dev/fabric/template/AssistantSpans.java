@@ -1,0 +1,101 @@
+package dev.fabric.template;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Finds the assistant replies in a rendered conversation without knowing the template's format.
+ *
+ * <p>A reply is what the model would produce after the template's generation prompt, up to and including its
+ * end-of-turn text. Two ways, tried in order for each assistant message {@code i}:
+ * <ol>
+ *   <li><b>Prefix.</b> Render messages {@code [0, i)} with the generation prompt ({@code P}) and
+ *       {@code [0, i]} without ({@code F}). If {@code P} is a prefix of {@code F} and {@code F} a prefix of
+ *       the whole rendering, the reply starts at {@code |P|} and ends after the last end-of-turn text before
+ *       {@code |F|} (what follows it, such as ChatML's newline, is scaffolding). Exact for templates whose
+ *       rendering of a turn does not depend on later messages (ChatML, Llama 3, the last turn of Qwen3).</li>
+ *   <li><b>Header.</b> Templates such as Qwen3 render earlier turns differently once later messages follow
+ *       (reasoning is dropped from turns before the last user query). Then the turn header is taken as the
+ *       text the generation prompt adds ({@code P} minus the rendering of {@code [0, i)}), located in the
+ *       whole rendering after the previous reply (the earliest match of the header or of its prefixes that end
+ *       in a newline, so a prompt that pre-fills an empty think block still finds a plain header), and the
+ *       reply runs from there to the first end-of-turn text. The reply's visible answer must lie inside.</li>
+ * </ol>
+ * Limits: a template that writes the header text or the end-of-turn text inside a user message, or renders a
+ * reply without any end-of-turn text, defeats the header way; the error then names the message.
+ */
+final class AssistantSpans {
+    private AssistantSpans() {}
+
+    static RenderedConversation find(ChatTemplate t, List<ChatMessage> msgs, Map<String, Object> extra) {
+        String full = t.render(msgs, false, extra);
+        String eot = t.endOfTurn().orElse(null);
+        List<RenderedConversation.Span> spans = new ArrayList<>();
+        int cursor = 0;
+        for (int i = 0; i < msgs.size(); i++) {
+            if (!"assistant".equals(msgs.get(i).role())) continue;
+            List<ChatMessage> before = msgs.subList(0, i);
+            String prompt = t.render(before, true, extra);
+            RenderedConversation.Span s = byPrefix(t, msgs, i, prompt, full, eot, cursor, extra);
+            if (s == null) s = byHeader(t, msgs.get(i), i, before, prompt, full, eot, cursor, extra);
+            if (s == null) {
+                throw new TemplateException("chat template '" + t.name() + "': cannot locate the reply of message "
+                        + i + " (assistant) in the rendered text");
+            }
+            spans.add(s);
+            cursor = s.end();
+        }
+        return new RenderedConversation(full, spans);
+    }
+
+    private static RenderedConversation.Span byPrefix(ChatTemplate t, List<ChatMessage> msgs, int i, String prompt,
+            String full, String eot, int cursor, Map<String, Object> extra) {
+        String withReply = t.render(msgs.subList(0, i + 1), false, extra);
+        if (!withReply.startsWith(prompt) || !full.startsWith(withReply) || prompt.length() < cursor) return null;
+        int start = prompt.length();
+        int end;
+        int k = eot == null ? -1 : withReply.lastIndexOf(eot);
+        if (k >= start) {
+            end = k + eot.length();
+        } else {
+            // No end-of-turn text: the reply is the turn minus trailing whitespace.
+            end = withReply.length();
+            while (end > start && Character.isWhitespace(withReply.charAt(end - 1))) end--;
+        }
+        return new RenderedConversation.Span(i, start, end);
+    }
+
+    private static RenderedConversation.Span byHeader(ChatTemplate t, ChatMessage m, int i, List<ChatMessage> before,
+            String prompt, String full, String eot, int cursor, Map<String, Object> extra) {
+        if (eot == null) return null;
+        String base = t.render(before, false, extra);
+        if (!prompt.startsWith(base) || prompt.length() == base.length()) return null;
+        String header = prompt.substring(base.length());
+        int bestAt = -1, bestLen = 0;
+        for (int len = header.length(); len > 0; len--) {
+            if (len != header.length() && header.charAt(len - 1) != '\n') continue;
+            int at = full.indexOf(header.substring(0, len), cursor);
+            if (at >= 0 && (bestAt < 0 || at < bestAt)) {
+                bestAt = at;
+                bestLen = len;
+            }
+        }
+        if (bestAt < 0) return null;
+        int start = bestAt + bestLen;
+        int k = full.indexOf(eot, start);
+        if (k < 0) return null;
+        int end = k + eot.length();
+        String answer = visibleAnswer(m);
+        if (!answer.isEmpty() && !full.substring(start, end).contains(answer)) return null;
+        return new RenderedConversation.Span(i, start, end);
+    }
+
+    /** The reply's answer without any reasoning block, trimmed: text every template must show somewhere. */
+    private static String visibleAnswer(ChatMessage m) {
+        String c = m.content() == null ? "" : m.content();
+        int k = c.lastIndexOf("</think>");
+        if (k >= 0) c = c.substring(k + "</think>".length());
+        return c.strip();
+    }
+}

@@ -1,0 +1,128 @@
+package dev.fabric.template;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A model's chat template: Jinja text as Hugging Face tokenizers carry it (and GGUF files under
+ * {@code tokenizer.chat_template}), rendered with Jinjava set up to act like Hugging Face's Jinja2
+ * environment (see {@link JinjaEngine}). Built-in templates, written for Fabric, cover models whose file has
+ * none: {@code chatml}, {@code qwen3}, {@code llama3}.
+ */
+public final class ChatTemplate {
+    /** Names accepted by {@link #named(String)}. */
+    public static final List<String> BUILT_IN = List.of("chatml", "qwen3", "llama3");
+
+    private final String name;
+    private final String source;
+    private final String prepared;
+    private final String endOfTurn;
+    private final Map<String, Object> globals;
+
+    private ChatTemplate(String name, String source, String endOfTurn, Map<String, Object> globals) {
+        this.name = name;
+        this.source = source;
+        this.prepared = TemplateRewriter.rewrite(source);
+        this.endOfTurn = endOfTurn;
+        this.globals = Map.copyOf(globals);
+    }
+
+    /** A built-in template by name (case-insensitive): one of {@link #BUILT_IN}. */
+    public static ChatTemplate named(String name) {
+        String key = name.toLowerCase(Locale.ROOT);
+        if (!BUILT_IN.contains(key)) {
+            throw new TemplateException("unknown chat template '" + name + "'; built-in templates: "
+                    + String.join(", ", BUILT_IN));
+        }
+        String resource = key + ".jinja";
+        try (InputStream in = ChatTemplate.class.getResourceAsStream(resource)) {
+            if (in == null) throw new IllegalStateException("missing resource " + resource);
+            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            return of(key, text, Map.of());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read resource " + resource, e);
+        }
+    }
+
+    /**
+     * A template from its Jinja text, e.g. a GGUF's {@code tokenizer.chat_template}.
+     *
+     * @param globals variables every rendering sees, typically {@code bos_token} and {@code eos_token}
+     */
+    public static ChatTemplate of(String name, String source, Map<String, Object> globals) {
+        Objects.requireNonNull(source, "source");
+        Object eos = globals.get("eos_token");
+        return new ChatTemplate(name, source, detectEndOfTurn(source, eos instanceof String s ? s : null), globals);
+    }
+
+    /**
+     * The text that closes an assistant reply (it belongs to the reply for the loss mask): ChatML's
+     * {@code <|im_end|>}, Llama 3's {@code <|eot_id|>}, otherwise the EOS token if the template writes it.
+     */
+    static String detectEndOfTurn(String source, String eosToken) {
+        for (String t : List.of("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>")) {
+            if (source.contains(t)) return t;
+        }
+        if (eosToken != null && !eosToken.isEmpty() && source.contains("eos_token")) return eosToken;
+        return null;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The template's Jinja text as given (before the rewrites of {@link TemplateRewriter}). */
+    public String source() {
+        return source;
+    }
+
+    /** The end-of-turn text of an assistant reply, if known. */
+    public Optional<String> endOfTurn() {
+        return Optional.ofNullable(endOfTurn);
+    }
+
+    /** This template with another end-of-turn text (for templates {@link #detectEndOfTurn} cannot read). */
+    public ChatTemplate withEndOfTurn(String text) {
+        return new ChatTemplate(name, source, text, globals);
+    }
+
+    /**
+     * Renders a conversation.
+     *
+     * @param addGenerationPrompt whether to end with the opening of an assistant turn (for inference)
+     * @param extra               further template variables, e.g. {@code enable_thinking} (Qwen3) or
+     *                            {@code tools} (a list of JSON-like maps); may be null
+     */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
+        Map<String, Object> ctx = new HashMap<>(globals);
+        ctx.put("messages", messages.stream().map(ChatMessage::toTemplateValue).toList());
+        ctx.put("add_generation_prompt", addGenerationPrompt);
+        if (extra != null) ctx.putAll(extra);
+        return JinjaEngine.render(name, prepared, ctx);
+    }
+
+    /** Renders a conversation and finds each assistant reply in the text (see {@link AssistantSpans}). */
+    public RenderedConversation renderWithSpans(List<ChatMessage> messages, Map<String, Object> extra) {
+        return AssistantSpans.find(this, messages, extra);
+    }
+
+    @Override
+    public String toString() {
+        return "ChatTemplate[" + name + "]";
+    }
+
+    static Map<String, Object> globals(String bos, String eos) {
+        Map<String, Object> g = new LinkedHashMap<>();
+        if (bos != null) g.put("bos_token", bos);
+        if (eos != null) g.put("eos_token", eos);
+        return g;
+    }
+}

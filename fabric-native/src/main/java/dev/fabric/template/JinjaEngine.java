@@ -1,0 +1,143 @@
+package dev.fabric.template;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.filter.Filter;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.Map;
+import jinjava.javax.el.CompositeELResolver;
+
+/**
+ * Jinjava set up to behave like the Jinja2 environment Hugging Face renders chat templates in:
+ * {@code trim_blocks} and {@code lstrip_blocks} on, no nested interpretation of rendered values, Python
+ * {@code str} methods ({@link PyStringMethods}), Python's {@code tojson}, and the globals templates call
+ * ({@code raise_exception}, {@code strftime_now}). What Jinjava's parser cannot read is rewritten first
+ * ({@link TemplateRewriter}).
+ */
+final class JinjaEngine {
+    private JinjaEngine() {}
+
+    private static final Jinjava JINJAVA = create();
+
+    private static Jinjava create() {
+        CompositeELResolver resolver = new CompositeELResolver();
+        resolver.add(new PyStringMethods());
+        resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withNestedInterpretationEnabled(false) // message text must never be executed as template code
+                .withFailOnUnknownTokens(false)
+                .withElResolver(resolver)
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .withKeepNullableLoopValues(true)
+                        .withIterateOverMapKeys(true)
+                        .withEvaluateMapKeys(true)
+                        .build())
+                .build();
+        Jinjava j = new Jinjava(config);
+        j.getGlobalContext().registerFilter(new ToJson());
+        j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", JinjaEngine.class,
+                "raiseException", String.class));
+        j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now", JinjaEngine.class,
+                "strftimeNow", String.class));
+        return j;
+    }
+
+    /** Renders already-rewritten template text; errors name the template. */
+    static String render(String templateName, String source, Map<String, Object> context) {
+        RenderResult r;
+        try {
+            r = JINJAVA.renderForResult(source, context);
+        } catch (RuntimeException e) {
+            throw new TemplateException("chat template '" + templateName + "': " + rootMessage(e), e);
+        }
+        for (TemplateError err : r.getErrors()) {
+            if (err.getSeverity() != TemplateError.ErrorType.FATAL) continue;
+            String msg = err.getException() != null ? rootMessage(err.getException()) : err.getMessage();
+            throw new TemplateException("chat template '" + templateName + "', line " + err.getLineno() + ": " + msg);
+        }
+        return r.getOutput();
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            if (t instanceof RaisedByTemplate) break;
+            t = t.getCause();
+        }
+        return t.getMessage();
+    }
+
+    /** What a template's own {@code raise_exception(msg)} throws. */
+    static final class RaisedByTemplate extends RuntimeException {
+        RaisedByTemplate(String message) {
+            super("the template raised: " + message);
+        }
+    }
+
+    public static Object raiseException(String message) {
+        throw new RaisedByTemplate(message);
+    }
+
+    /** Python's {@code strftime} for the directives chat templates use (Llama 3.x prints today's date). */
+    public static String strftimeNow(String format) {
+        LocalDateTime now = LocalDateTime.now();
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < format.length(); i++) {
+            char c = format.charAt(i);
+            if (c != '%' || i + 1 == format.length()) {
+                sb.append(c);
+                continue;
+            }
+            char d = format.charAt(++i);
+            String pattern = switch (d) {
+                case 'd' -> "dd";
+                case 'm' -> "MM";
+                case 'Y' -> "yyyy";
+                case 'y' -> "yy";
+                case 'b' -> "MMM";
+                case 'B' -> "MMMM";
+                case 'a' -> "EEE";
+                case 'A' -> "EEEE";
+                case 'H' -> "HH";
+                case 'M' -> "mm";
+                case 'S' -> "ss";
+                default -> null;
+            };
+            if (pattern == null) sb.append(d == '%' ? "%" : "%" + d);
+            else sb.append(now.format(DateTimeFormatter.ofPattern(pattern, Locale.ENGLISH)));
+        }
+        return sb.toString();
+    }
+
+    /** Python's {@code json.dumps} output, with the optional {@code indent} argument (positional or named). */
+    static final class ToJson implements Filter {
+        @Override
+        public String getName() {
+            return "tojson";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            return PyJson.dumps(var, args.length > 0 ? Integer.parseInt(args[0].trim()) : -1);
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            Object indent = kwargs.containsKey("indent") ? kwargs.get("indent") : args.length > 0 ? args[0] : null;
+            return PyJson.dumps(var, indent == null ? -1 : ((Number) indent).intValue());
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package dev.fabric.template;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Source rewrites for Jinja2 syntax that Jinjava's parser reads differently or not at all. Each rewrite keeps
+ * the template's meaning and touches only the code inside {@code {{ }}} and {@code {% %}}:
+ * <ul>
+ *   <li>Python's reversed slice {@code x[::-1]} (Qwen3 walks its messages backwards with it) becomes
+ *       {@code (x|reverse|list)}. The operand is found by scanning back over a dotted name with any
+ *       bracketed or parenthesised parts ({@code messages}, {@code a.b[0]}, {@code f(x).y}).</li>
+ *   <li>A keyword argument's value is parenthesised: {@code namespace(i=messages|length - 1)} becomes
+ *       {@code namespace(i=(messages|length - 1))}, because Jinjava ends the value at the filter and would
+ *       subtract from the argument itself.</li>
+ * </ul>
+ */
+final class TemplateRewriter {
+    private TemplateRewriter() {}
+
+    private static final Pattern REVERSED = Pattern.compile("\\[\\s*::\\s*-1\\s*\\]");
+    private static final Pattern CODE = Pattern.compile("\\{\\{.*?}}|\\{%.*?%}", Pattern.DOTALL);
+
+    static String rewrite(String source) {
+        StringBuilder out = new StringBuilder();
+        Matcher m = CODE.matcher(source);
+        int last = 0;
+        while (m.find()) {
+            out.append(source, last, m.start());
+            out.append(parenthesiseKeywordValues(reverseSlices(m.group())));
+            last = m.end();
+        }
+        return out.append(source.substring(last)).toString();
+    }
+
+    static String reverseSlices(String code) {
+        Matcher m = REVERSED.matcher(code);
+        List<int[]> hits = new ArrayList<>();
+        while (m.find()) hits.add(new int[] {m.start(), m.end()});
+        StringBuilder out = new StringBuilder(code);
+        // Right to left, so that earlier offsets stay valid while editing.
+        for (int h = hits.size() - 1; h >= 0; h--) {
+            int at = hits.get(h)[0];
+            int start = operandStart(code, at);
+            if (start < 0) continue;
+            out.replace(start, hits.get(h)[1], "(" + code.substring(start, at) + "|reverse|list)");
+        }
+        return out.toString();
+    }
+
+    /** Start of the primary expression ending at {@code end}, or -1 if there is none. */
+    private static int operandStart(String s, int end) {
+        int i = end;
+        while (i > 0) {
+            char c = s.charAt(i - 1);
+            if (c == ')' || c == ']') {
+                int depth = 0, j = i - 1;
+                for (; j >= 0; j--) {
+                    char d = s.charAt(j);
+                    if (d == ')' || d == ']') depth++;
+                    else if (d == '(' || d == '[') depth--;
+                    if (depth == 0) break;
+                }
+                if (j < 0) return -1;
+                i = j;
+            } else if (Character.isLetterOrDigit(c) || c == '_' || c == '.') {
+                i--;
+            } else {
+                break;
+            }
+        }
+        return i == end ? -1 : i;
+    }
+
+    static String parenthesiseKeywordValues(String code) {
+        StringBuilder out = new StringBuilder();
+        Deque<Character> open = new ArrayDeque<>();
+        int n = code.length();
+        for (int i = 0; i < n; i++) {
+            char c = code.charAt(i);
+            if (c == '\'' || c == '"') {
+                int j = stringEnd(code, i);
+                out.append(code, i, j);
+                i = j - 1;
+                continue;
+            }
+            if (c == '(' || c == '[' || c == '{') open.push(c);
+            else if ((c == ')' || c == ']' || c == '}') && !open.isEmpty()) open.pop();
+            out.append(c);
+            boolean argStart = (c == '(' || c == ',') && !open.isEmpty() && open.peek() == '(';
+            if (!argStart) continue;
+            // After "(" or "," inside a call: is this "name =" (not "==")?
+            int k = i + 1;
+            while (k < n && Character.isWhitespace(code.charAt(k))) k++;
+            int nameStart = k;
+            while (k < n && (Character.isLetterOrDigit(code.charAt(k)) || code.charAt(k) == '_')) k++;
+            if (k == nameStart) continue;
+            int eq = k;
+            while (eq < n && Character.isWhitespace(code.charAt(eq))) eq++;
+            if (eq >= n || code.charAt(eq) != '=' || (eq + 1 < n && code.charAt(eq + 1) == '=')) continue;
+            int valueEnd = argumentEnd(code, eq + 1);
+            out.append(code, i + 1, eq + 1).append('(').append(code, eq + 1, valueEnd).append(')');
+            i = valueEnd - 1;
+        }
+        return out.toString();
+    }
+
+    /** Index of the "," or ")" that ends the argument starting at {@code from}, at bracket depth 0. */
+    private static int argumentEnd(String code, int from) {
+        int depth = 0;
+        for (int i = from; i < code.length(); i++) {
+            char c = code.charAt(i);
+            if (c == '\'' || c == '"') {
+                i = stringEnd(code, i) - 1;
+            } else if (c == '(' || c == '[' || c == '{') {
+                depth++;
+            } else if (c == ')' || c == ']' || c == '}') {
+                if (depth == 0) return i;
+                depth--;
+            } else if (c == ',' && depth == 0) {
+                return i;
+            }
+        }
+        return code.length();
+    }
+
+    /** Index just past the string literal that starts at {@code i}. */
+    private static int stringEnd(String s, int i) {
+        char q = s.charAt(i);
+        int j = i + 1;
+        while (j < s.length() && s.charAt(j) != q) j += s.charAt(j) == '\\' ? 2 : 1;
+        return Math.min(j + 1, s.length());
+    }
+}
