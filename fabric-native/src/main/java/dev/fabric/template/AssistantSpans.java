@@ -18,8 +18,8 @@ import java.util.Map;
  *   <li><b>Header.</b> Templates such as Qwen3 render earlier turns differently once later messages follow
  *       (reasoning is dropped from turns before the last user query). Then the turn header is taken as the
  *       text the generation prompt adds ({@code P} minus the rendering of {@code [0, i)}), located in the
- *       whole rendering after the previous reply (the earliest match of the header or of its prefixes that end
- *       in a newline, so a prompt that pre-fills an empty think block still finds a plain header), and the
+ *       whole rendering after the previous reply (the earliest match of the whole header or of its first line,
+ *       so a prompt that pre-fills an empty think block still finds a plain header), and the
  *       reply runs from there to the first end-of-turn text. The reply's visible answer must lie inside.</li>
  * </ol>
  * Limits: a template that writes the header text or the end-of-turn text inside a user message, or renders a
@@ -72,13 +72,18 @@ final class AssistantSpans {
         String base = t.render(before, false, extra);
         if (!prompt.startsWith(base) || prompt.length() == base.length()) return null;
         String header = prompt.substring(base.length());
+        // Candidates: the whole generation prompt, and its first line(s) up to the first newline. A prompt may
+        // pre-fill part of the reply (Qwen3 without thinking pre-fills an empty think block); where the turn
+        // does not repeat that pre-fill in full, the reply starts right after the role line.
+        int nl = header.indexOf('\n');
+        List<String> candidates = nl >= 0 && nl + 1 < header.length()
+                ? List.of(header, header.substring(0, nl + 1)) : List.of(header);
         int bestAt = -1, bestLen = 0;
-        for (int len = header.length(); len > 0; len--) {
-            if (len != header.length() && header.charAt(len - 1) != '\n') continue;
-            int at = full.indexOf(header.substring(0, len), cursor);
+        for (String c : candidates) {
+            int at = full.indexOf(c, cursor);
             if (at >= 0 && (bestAt < 0 || at < bestAt)) {
                 bestAt = at;
-                bestLen = len;
+                bestLen = c.length();
             }
         }
         if (bestAt < 0) return null;

@@ -1,5 +1,6 @@
 package dev.fabric.template;
 
+import dev.fabric.gguf.GgufMetadata;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -50,6 +51,32 @@ public final class ChatTemplate {
         } catch (IOException e) {
             throw new IllegalStateException("cannot read resource " + resource, e);
         }
+    }
+
+    /**
+     * The template a GGUF file carries under {@code tokenizer.chat_template}, with its BOS and EOS token texts
+     * as {@code bos_token} / {@code eos_token} (templates such as Llama 3's write {@code bos_token} first).
+     *
+     * @throws TemplateException if the file has no template (then name a built-in one instead)
+     */
+    public static ChatTemplate fromGguf(GgufMetadata md) {
+        String source = md.getString(KEY, null);
+        if (source == null) {
+            throw new TemplateException(md.source() + ": no '" + KEY + "' in the metadata; name a built-in chat"
+                    + " template instead (" + String.join(", ", BUILT_IN) + ")");
+        }
+        List<String> tokens = md.has("tokenizer.ggml.tokens") ? md.getStringArray("tokenizer.ggml.tokens") : List.of();
+        String name = md.getString("general.name", md.getString("general.architecture", "gguf"));
+        return of(name, source, globals(tokenText(md, tokens, "tokenizer.ggml.bos_token_id"),
+                tokenText(md, tokens, "tokenizer.ggml.eos_token_id")));
+    }
+
+    /** The GGUF metadata key of a model's chat template. */
+    public static final String KEY = "tokenizer.chat_template";
+
+    private static String tokenText(GgufMetadata md, List<String> tokens, String idKey) {
+        long id = md.getLong(idKey, -1);
+        return id >= 0 && id < tokens.size() ? tokens.get((int) id) : null;
     }
 
     /**
