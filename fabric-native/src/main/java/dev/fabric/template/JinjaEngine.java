@@ -17,7 +17,8 @@ import jinjava.javax.el.CompositeELResolver;
 
 /**
  * Jinjava set up to behave like the Jinja2 environment Hugging Face renders chat templates in:
- * {@code trim_blocks} and {@code lstrip_blocks} on, no nested interpretation of rendered values, Python
+ * {@code trim_blocks} and {@code lstrip_blocks} on (the latter applied by {@link TemplateRewriter}), no
+ * nested interpretation of rendered values, Python
  * {@code str} methods ({@link PyStringMethods}), Python's {@code tojson}, and the globals templates call
  * ({@code raise_exception}, {@code strftime_now}). What Jinjava's parser cannot read is rewritten first
  * ({@link TemplateRewriter}).
@@ -33,7 +34,7 @@ final class JinjaEngine {
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                .withLstripBlocks(false) // done by TemplateRewriter, as Jinja2 does it
                 .withNestedInterpretationEnabled(false) // message text must never be executed as template code
                 .withFailOnUnknownTokens(false)
                 .withElResolver(resolver)

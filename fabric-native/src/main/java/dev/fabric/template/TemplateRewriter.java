@@ -17,24 +17,43 @@ import java.util.regex.Pattern;
  *   <li>A keyword argument's value is parenthesised: {@code namespace(i=messages|length - 1)} becomes
  *       {@code namespace(i=(messages|length - 1))}, because Jinjava ends the value at the filter and would
  *       subtract from the argument itself.</li>
+ *   <li>Jinja2's {@code lstrip_blocks}, which Hugging Face turns on, is applied here rather than by Jinjava:
+ *       spaces and tabs before a {@code {% %}} or {@code {# #}} tag are removed only where nothing else
+ *       precedes the tag on its line. Jinjava's own option also strips them after text on the same line
+ *       ({@code "A: {% if x %}"} would lose its space).</li>
  * </ul>
+ * Limit: a string literal containing {@code %}}, {@code }}} or {@code #}} ends the tag early for these
+ * rewrites (no chat template we know writes one).
  */
 final class TemplateRewriter {
     private TemplateRewriter() {}
 
     private static final Pattern REVERSED = Pattern.compile("\\[\\s*::\\s*-1\\s*\\]");
-    private static final Pattern CODE = Pattern.compile("\\{\\{.*?}}|\\{%.*?%}", Pattern.DOTALL);
+    private static final Pattern CODE = Pattern.compile("\\{#.*?#}|\\{\\{.*?}}|\\{%.*?%}", Pattern.DOTALL);
 
     static String rewrite(String source) {
         StringBuilder out = new StringBuilder();
         Matcher m = CODE.matcher(source);
         int last = 0;
         while (m.find()) {
-            out.append(source, last, m.start());
-            out.append(parenthesiseKeywordValues(reverseSlices(m.group())));
+            String text = source.substring(last, m.start());
+            String tag = m.group();
+            if (!tag.startsWith("{{")) text = lstripBeforeTag(text, last == 0);
+            out.append(text);
+            out.append(tag.startsWith("{#") ? tag : parenthesiseKeywordValues(reverseSlices(tag)));
             last = m.end();
         }
         return out.append(source.substring(last)).toString();
+    }
+
+    /** Jinja2's lstrip_blocks for the text before a block or comment tag. */
+    private static String lstripBeforeTag(String text, boolean atTemplateStart) {
+        int lineStart = text.lastIndexOf('\n') + 1;
+        if (lineStart == 0 && !atTemplateStart) return text;
+        for (int i = lineStart; i < text.length(); i++) {
+            if (text.charAt(i) != ' ' && text.charAt(i) != '\t') return text;
+        }
+        return text.substring(0, lineStart);
     }
 
     static String reverseSlices(String code) {

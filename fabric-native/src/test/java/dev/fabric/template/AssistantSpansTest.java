@@ -1,0 +1,111 @@
+package dev.fabric.template;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Where the assistant replies lie in rendered conversations, at the character level: each span must be
+ * exactly the reply the model produces after the generation prompt, with its end-of-turn text and nothing of
+ * the scaffolding around it. Expected replies are written out by hand from the templates' formats.
+ */
+class AssistantSpansTest {
+    private static final String END = "<|im_end|>";
+
+    private static List<String> replies(ChatTemplate t, List<ChatMessage> m, Map<String, Object> extra) {
+        RenderedConversation r = t.renderWithSpans(m, extra);
+        assertEquals(t.render(m, false, extra), r.text());
+        return r.replies();
+    }
+
+    @Test
+    void qwen3MultiTurnWithReasoning() {
+        // The first reply's reasoning is dropped by the template once a later user turn follows.
+        assertEquals(List.of("4" + END, "<think>\nAdd three and three.\n</think>\n\n6" + END),
+                replies(Qwen3Ref.template(), Qwen3Ref.TWO_TURNS_REASONING, null));
+    }
+
+    @Test
+    void qwen3ReasoningWrittenInTheContent() {
+        assertEquals(List.of("Yes." + END, "<think>\n1 kg is 2.2 lb.\n</think>\n\nAbout 1.2 lb." + END),
+                replies(Qwen3Ref.template(), Qwen3Ref.THINK_IN_CONTENT, null));
+    }
+
+    @Test
+    void qwen3WithoutReasoningTrainsTheEmptyThinkBlockOnlyWhenThinkingIsOn() {
+        ChatTemplate t = Qwen3Ref.template();
+        assertEquals(List.of("Yes." + END, "<think>\n\n</think>\n\nYou're welcome." + END),
+                replies(t, Qwen3Ref.NO_REASONING, null));
+        // With enable_thinking false the generation prompt pre-fills the empty block: it is prompt, not reply.
+        assertEquals(List.of("Yes." + END, "You're welcome." + END), replies(t, Qwen3Ref.NO_REASONING, Qwen3Ref.NO_THINKING));
+    }
+
+    @Test
+    void qwen3ReasoningWithThinkingOffStillTrainsTheWholeReply() {
+        assertEquals(List.of("4" + END, "<think>\nAdd three and three.\n</think>\n\n6" + END),
+                replies(Qwen3Ref.template(), Qwen3Ref.TWO_TURNS_REASONING, Qwen3Ref.NO_THINKING));
+    }
+
+    @Test
+    void qwen3ToolCallsAreTrainedToolResultsAreNot() {
+        RenderedConversation r = Qwen3Ref.template().renderWithSpans(Qwen3Ref.TOOL_CALLS, null);
+        assertEquals(List.of(
+                "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>" + END,
+                "<think>\n\n</think>\n\nIt is 18 °C." + END), r.replies());
+        assertEquals(List.of(1, 4), r.spans().stream().map(RenderedConversation.Span::messageIndex).toList());
+        int tool = r.text().indexOf("<tool_response>");
+        assertTrue(tool > 0 && !r.inAssistant(tool));
+    }
+
+    @Test
+    void builtInQwen3FindsTheSameSpansAsTheModelsTemplate() {
+        for (List<ChatMessage> m : List.of(Qwen3Ref.TWO_TURNS_REASONING, Qwen3Ref.THINK_IN_CONTENT, Qwen3Ref.NO_REASONING,
+                Qwen3Ref.TOOL_CALLS)) {
+            assertEquals(Qwen3Ref.template().renderWithSpans(m, null), ChatTemplate.named("qwen3").renderWithSpans(m, null));
+        }
+    }
+
+    @Test
+    void llama3SpansEndWithEotId() {
+        List<ChatMessage> m = List.of(ChatMessage.system("S"), ChatMessage.user("U1"), ChatMessage.assistant(" A1 "),
+                ChatMessage.user("U2"), ChatMessage.assistant("A2\nline two"));
+        RenderedConversation r = ChatTemplate.named("llama3").renderWithSpans(m, null);
+        assertEquals(List.of("A1<|eot_id|>", "A2\nline two<|eot_id|>"), r.replies());
+        // The header, including its blank line, is scaffolding.
+        int header = r.text().indexOf("<|start_header_id|>assistant<|end_header_id|>\n\n");
+        assertEquals(header + "<|start_header_id|>assistant<|end_header_id|>\n\n".length(), r.spans().get(0).start());
+    }
+
+    @Test
+    void chatmlSpansExcludeTheNewlineAfterTheEnd() {
+        List<ChatMessage> m = List.of(ChatMessage.user("U"), ChatMessage.assistant("A"));
+        RenderedConversation r = ChatTemplate.named("chatml").renderWithSpans(m, null);
+        assertEquals(List.of("A" + END), r.replies());
+        assertEquals(r.text().length() - 1, r.spans().get(0).end());
+        assertEquals('\n', r.text().charAt(r.spans().get(0).end()));
+    }
+
+    @Test
+    void templateWithoutEndOfTurnTextEndsTheReplyBeforeTrailingWhitespace() {
+        ChatTemplate t = ChatTemplate.of("plain",
+                "{% for m in messages %}{{ m.role | upper }}: {{ m.content }}\n\n{% endfor %}"
+                        + "{% if add_generation_prompt %}ASSISTANT: {% endif %}", Map.of());
+        List<ChatMessage> m = List.of(ChatMessage.user("hi"), ChatMessage.assistant("hello there"), ChatMessage.user("bye"));
+        assertEquals(List.of("hello there"), t.renderWithSpans(m, null).replies());
+    }
+
+    @Test
+    void unlocatableReplyNamesTheMessage() {
+        // A template that hides assistant messages entirely: there is no reply to find.
+        ChatTemplate t = ChatTemplate.of("hiding",
+                "{% for m in messages %}{% if m.role == 'user' %}<u>{{ m.content }}</u>{% endif %}{% endfor %}"
+                        + "{% if add_generation_prompt %}<a>{% endif %}", Map.of()).withEndOfTurn("</a>");
+        var e = assertThrows(TemplateException.class,
+                () -> t.renderWithSpans(List.of(ChatMessage.user("q"), ChatMessage.assistant("r"), ChatMessage.user("q2")), null));
+        assertTrue(e.getMessage().contains("message 1"), e.getMessage());
+    }
+}
