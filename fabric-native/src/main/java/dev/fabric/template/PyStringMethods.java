@@ -12,7 +12,7 @@ import jinjava.javax.el.ELResolver;
 /**
  * Python {@code str} methods for Jinjava. Hugging Face chat templates are Jinja2 run by Python, so they call
  * {@code content.startswith(...)}, {@code .strip('\n')}, {@code .split('</think>')[-1]} and the like on
- * strings; Jinjava would otherwise look these up as Java methods (absent, or with other meaning: Java's
+ * strings, and index them from the end ({@code s[-1]}); Jinjava would otherwise look these up as Java methods (absent, or with other meaning: Java's
  * {@code split} takes a regex and drops trailing empty parts). Placed before Jinjava's own resolvers, this
  * answers those calls with Python's semantics and leaves everything else to Jinjava.
  */
@@ -29,6 +29,7 @@ final class PyStringMethods extends ELResolver {
     }
 
     private static final Object NOT_HANDLED = new Object();
+    private static final java.util.regex.Pattern INDEX = java.util.regex.Pattern.compile("-?\\d{1,9}");
 
     static Object call(String s, String name, Object[] a) {
         return switch (name) {
@@ -158,7 +159,7 @@ final class PyStringMethods extends ELResolver {
         return ((Number) o).intValue();
     }
 
-    // Property access is left to Jinjava's resolvers.
+    // Other property access is left to Jinjava's resolvers.
     @Override
     public Class<?> getCommonPropertyType(ELContext context, Object base) {
         return null;
@@ -174,9 +175,16 @@ final class PyStringMethods extends ELResolver {
         return null;
     }
 
+    /** Python indexing of strings: {@code s[0]}, {@code s[-1]} (Jinjava has no negative string index). */
     @Override
     public Object getValue(ELContext context, Object base, Object property) {
-        return null;
+        // Jinjava hands integer subscripts of non-array bases over as their decimal text.
+        if (!(base instanceof String s) || property == null || !INDEX.matcher(property.toString()).matches()) return null;
+        long n = Long.parseLong(property.toString());
+        long i = n < 0 ? s.length() + n : n;
+        context.setPropertyResolved(true);
+        if (i < 0 || i >= s.length()) return null;
+        return String.valueOf(s.charAt((int) i));
     }
 
     @Override

@@ -29,6 +29,8 @@ final class TemplateRewriter {
     private TemplateRewriter() {}
 
     private static final Pattern REVERSED = Pattern.compile("\\[\\s*::\\s*-1\\s*\\]");
+    /** Macro and call-block tags declare parameter defaults ({@code y='d'}), which must stay as written. */
+    private static final Pattern DEFINES_PARAMETERS = Pattern.compile("\\{%[-+]?\\s*(macro|call)\\b");
     private static final Pattern CODE = Pattern.compile("\\{#.*?#}|\\{\\{.*?}}|\\{%.*?%}", Pattern.DOTALL);
 
     static String rewrite(String source) {
@@ -40,7 +42,9 @@ final class TemplateRewriter {
             String tag = m.group();
             if (!tag.startsWith("{{")) text = lstripBeforeTag(text, last == 0);
             out.append(text);
-            out.append(tag.startsWith("{#") ? tag : parenthesiseKeywordValues(reverseSlices(tag)));
+            out.append(tag.startsWith("{#") ? tag
+                    : DEFINES_PARAMETERS.matcher(tag).lookingAt() ? reverseSlices(tag)
+                    : parenthesiseKeywordValues(reverseSlices(tag)));
             last = m.end();
         }
         return out.append(source.substring(last)).toString();

@@ -129,6 +129,24 @@ class ChatTemplateTest {
         assertEquals("<|eot_id|>", t.endOfTurn().orElseThrow());
     }
 
+    /**
+     * Llama 3 GGUFs carry Meta's template, written in another style than ours: bracket subscripts, a filter
+     * inside a concatenation ({@code a + m['content'] | trim + b} trims only the content) and
+     * {@code bos_token} prepended in the loop. This one, in that style, must render as our built-in does.
+     */
+    @Test
+    void llama3StyleTemplateFromAFileRendersLikeTheBuiltIn() {
+        String style = "{% for m in messages %}{% set text = '<|start_header_id|>' + m['role'] + '<|end_header_id|>\\n\\n'"
+                + " + m['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set text = bos_token + text %}{% endif %}"
+                + "{{ text }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}";
+        ChatTemplate file = ChatTemplate.of("llama3-style", style, Map.of("bos_token", "<|begin_of_text|>"));
+        List<ChatMessage> m = List.of(ChatMessage.system(" S "), ChatMessage.user("U\n"), ChatMessage.assistant("A"),
+                ChatMessage.user("U2"));
+        for (boolean gen : new boolean[] {false, true}) {
+            assertEquals(ChatTemplate.named("llama3").render(m, gen, null), file.render(m, gen, null));
+        }
+    }
+
     @Test
     void llama3ToolTurns() {
         List<ChatMessage> m = List.of(ChatMessage.user("Weather?"),

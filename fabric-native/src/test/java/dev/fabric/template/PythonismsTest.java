@@ -52,6 +52,7 @@ class PythonismsTest {
         "'x' is string => [true]",
         "{'a': 1} is mapping => [true]",
         "[1, 2] is mapping => [false]",
+        "'abc'[-1] ~ 'abc'[0] => [ca]",
     })
     void stringMethodsAndTests(String expr, String expected) {
         assertEquals(expected, eval(expr));
@@ -68,6 +69,11 @@ class PythonismsTest {
         String out = render("{% set ns = namespace(flag=true, last=xs|length - 1) %}{{ ns.last }}",
                 Map.of("xs", List.of("a", "b", "c")));
         assertEquals("2", out);
+    }
+
+    @Test
+    void macroParameterDefaultsAreLeftAlone() {
+        assertEquals("<1d><2z>", render("{% macro f(x, y='d') %}<{{ x }}{{ y }}>{% endmacro %}{{ f(1) }}{{ f(2, y='z') }}", Map.of()));
     }
 
     @Test
