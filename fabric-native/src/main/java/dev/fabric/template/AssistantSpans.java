@@ -7,8 +7,10 @@ import java.util.Map;
 /**
  * Finds the assistant replies in a rendered conversation without knowing the template's format.
  *
- * <p>A reply is what the model would produce after the template's generation prompt, up to and including its
- * end-of-turn text. Two ways, tried in order for each assistant message {@code i}:
+ * <p>Where the template marks replies with Hugging Face's {@code {% generation %}} blocks, those are the
+ * spans, exactly ({@link GenerationTag}). Otherwise a reply is what the model would produce after the
+ * template's generation prompt, up to and including its end-of-turn text, found in one of two ways, tried in
+ * order for each assistant message {@code i}:
  * <ol>
  *   <li><b>Prefix.</b> Render messages {@code [0, i)} with the generation prompt ({@code P}) and
  *       {@code [0, i]} without ({@code F}). If {@code P} is a prefix of {@code F} and {@code F} a prefix of
@@ -29,6 +31,7 @@ final class AssistantSpans {
     private AssistantSpans() {}
 
     static RenderedConversation find(ChatTemplate t, List<ChatMessage> msgs, Map<String, Object> extra) {
+        if (t.marksGeneration()) return fromGenerationBlocks(t, msgs, extra);
         String full = t.render(msgs, false, extra);
         String eot = t.endOfTurn().orElse(null);
         List<RenderedConversation.Span> spans = new ArrayList<>();
@@ -47,6 +50,41 @@ final class AssistantSpans {
             cursor = s.end();
         }
         return new RenderedConversation(full, spans);
+    }
+
+    private static RenderedConversation fromGenerationBlocks(ChatTemplate t, List<ChatMessage> msgs,
+            Map<String, Object> extra) {
+        Map<String, Object> tracked = new java.util.HashMap<>(extra == null ? Map.of() : extra);
+        tracked.put(GenerationTag.TRACK, true);
+        String marked = t.render(msgs, false, tracked);
+        List<Integer> assistants = new ArrayList<>();
+        for (int i = 0; i < msgs.size(); i++) if ("assistant".equals(msgs.get(i).role())) assistants.add(i);
+        StringBuilder text = new StringBuilder(marked.length());
+        List<RenderedConversation.Span> spans = new ArrayList<>();
+        int open = -1;
+        for (int k = 0; k < marked.length(); k++) {
+            char c = marked.charAt(k);
+            if (c == GenerationTag.OPEN && open < 0) {
+                open = text.length();
+            } else if (c == GenerationTag.CLOSE && open >= 0) {
+                int n = spans.size();
+                spans.add(new RenderedConversation.Span(n < assistants.size() ? assistants.get(n) : -1, open, text.length()));
+                open = -1;
+            } else if (c == GenerationTag.OPEN || c == GenerationTag.CLOSE) {
+                throw new TemplateException("chat template '" + t.name() + "': nested or unbalanced {% generation %} blocks");
+            } else {
+                text.append(c);
+            }
+        }
+        if (spans.size() != assistants.size()) {
+            throw new TemplateException("chat template '" + t.name() + "': " + spans.size()
+                    + " {% generation %} blocks for " + assistants.size() + " assistant messages");
+        }
+        if (!text.toString().equals(t.render(msgs, false, extra))) {
+            throw new TemplateException("chat template '" + t.name() + "': the conversation contains the characters"
+                    + " U+FDD0/U+FDD1 that mark {% generation %} blocks");
+        }
+        return new RenderedConversation(text.toString(), spans);
     }
 
     private static RenderedConversation.Span byPrefix(ChatTemplate t, List<ChatMessage> msgs, int i, String prompt,

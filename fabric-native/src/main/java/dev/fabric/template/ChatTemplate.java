@@ -136,6 +136,14 @@ public final class ChatTemplate {
         return JinjaEngine.render(name, prepared, ctx);
     }
 
+    /** Whether the template marks replies with Hugging Face's {@code {% generation %}} blocks. */
+    boolean marksGeneration() {
+        return GENERATION_BLOCK.matcher(source).find();
+    }
+
+    private static final java.util.regex.Pattern GENERATION_BLOCK =
+            java.util.regex.Pattern.compile("\\{%[-+]?\\s*generation\\s*[-+]?%}");
+
     /** Renders a conversation and finds each assistant reply in the text (see {@link AssistantSpans}). */
     public RenderedConversation renderWithSpans(List<ChatMessage> messages, Map<String, Object> extra) {
         return AssistantSpans.find(this, messages, extra);

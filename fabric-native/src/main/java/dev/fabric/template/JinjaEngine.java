@@ -49,6 +49,7 @@ final class JinjaEngine {
                 .build();
         Jinjava j = new Jinjava(config);
         j.getGlobalContext().registerFilter(new ToJson());
+        j.getGlobalContext().registerTag(new GenerationTag());
         j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", JinjaEngine.class,
                 "raiseException", String.class));
         j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now", JinjaEngine.class,

@@ -90,6 +90,29 @@ class AssistantSpansTest {
     }
 
     @Test
+    void generationBlocksGiveTheSpansDirectly() {
+        // ChatML with Hugging Face's generation markers around each reply and its end token.
+        ChatTemplate marked = ChatTemplate.of("chatml-marked", """
+                {%- for m in messages %}
+                    {{- '<|im_start|>' + m.role + '\\n' }}
+                    {%- if m.role == 'assistant' %}
+                        {%- generation %}{{ m.content + '<|im_end|>' }}{% endgeneration %}
+                    {%- else %}
+                        {{- m.content + '<|im_end|>' }}
+                    {%- endif %}
+                    {{- '\\n' }}
+                {%- endfor %}
+                {%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}""", Map.of());
+        List<ChatMessage> m = Qwen3Ref.NO_REASONING;
+        RenderedConversation expected = ChatTemplate.named("chatml").renderWithSpans(m, null);
+        assertEquals(expected, marked.renderWithSpans(m, null));
+        assertEquals(List.of("Yes." + END, "You're welcome." + END), expected.replies());
+        var e = assertThrows(TemplateException.class,
+                () -> marked.renderWithSpans(List.of(ChatMessage.user("\uFDD0"), ChatMessage.assistant("a")), null));
+        assertTrue(e.getMessage().contains("U+FDD0"), e.getMessage());
+    }
+
+    @Test
     void templateWithoutEndOfTurnTextEndsTheReplyBeforeTrailingWhitespace() {
         ChatTemplate t = ChatTemplate.of("plain",
                 "{% for m in messages %}{{ m.role | upper }}: {{ m.content }}\n\n{% endfor %}"
