@@ -71,7 +71,8 @@ final class AssistantSpans {
                 spans.add(new RenderedConversation.Span(n < assistants.size() ? assistants.get(n) : -1, open, text.length()));
                 open = -1;
             } else if (c == GenerationTag.OPEN || c == GenerationTag.CLOSE) {
-                throw new TemplateException("chat template '" + t.name() + "': nested or unbalanced {% generation %} blocks");
+                throw new TemplateException("chat template '" + t.name() + "': nested or unbalanced {% generation %} blocks,"
+                        + " or the conversation contains U+FDD0/U+FDD1, the characters that mark them");
             } else {
                 text.append(c);
             }
