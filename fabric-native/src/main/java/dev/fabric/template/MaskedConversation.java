@@ -1,5 +1,7 @@
 package dev.fabric.template;
 
+import dev.fabric.tokenizer.Encoding;
+import dev.fabric.tokenizer.Tokenizer;
 import java.util.List;
 import java.util.Map;
 
@@ -28,11 +30,17 @@ public record MaskedConversation(String text, int[] ids, int[] starts, boolean[]
         return of(template.renderWithSpans(messages, extra), encoder);
     }
 
+    /** With the model's tokenizer ({@link TokenEncoder#of(Tokenizer)}). */
+    public static MaskedConversation of(ChatTemplate template, Tokenizer tokenizer, List<ChatMessage> messages,
+            Map<String, Object> extra) {
+        return of(template, TokenEncoder.of(tokenizer), messages, extra);
+    }
+
     public static MaskedConversation of(RenderedConversation rendered, TokenEncoder encoder) {
-        TokenEncoder.Encoding enc = encoder.encode(rendered.text());
-        boolean[] mask = new boolean[enc.ids().length];
-        for (int k = 0; k < mask.length; k++) mask[k] = rendered.inAssistant(enc.starts()[k]);
-        return new MaskedConversation(rendered.text(), enc.ids(), enc.starts(), mask, rendered);
+        Encoding enc = encoder.encode(rendered.text());
+        boolean[] mask = new boolean[enc.size()];
+        for (int k = 0; k < mask.length; k++) mask[k] = rendered.inAssistant(enc.offsets()[k]);
+        return new MaskedConversation(rendered.text(), enc.ids(), enc.offsets(), mask, rendered);
     }
 
     /** The text of token {@code k}: from its start to the next token's start. */

@@ -3,6 +3,7 @@ package dev.fabric.template;
 import dev.fabric.gguf.GgufFile;
 import dev.fabric.gguf.GgufMetadata;
 import dev.fabric.testing.SharedRef;
+import dev.fabric.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -23,6 +24,13 @@ final class Qwen3Ref {
             }
         }
         return metadata;
+    }
+
+    private static Tokenizer tokenizer;
+
+    static synchronized Tokenizer tokenizer() {
+        if (tokenizer == null) tokenizer = Tokenizer.fromGguf(metadata());
+        return tokenizer;
     }
 
     /** The model's own template, from the file. */
