@@ -24,14 +24,14 @@ public final class ChatTemplate {
 
     private final String name;
     private final String source;
-    private final String prepared;
+    private final JinjaEngine.Parsed parsed;
     private final String endOfTurn;
     private final Map<String, Object> globals;
 
     private ChatTemplate(String name, String source, String endOfTurn, Map<String, Object> globals) {
         this.name = name;
         this.source = source;
-        this.prepared = TemplateRewriter.rewrite(source);
+        this.parsed = JinjaEngine.parse(name, TemplateRewriter.rewrite(source));
         this.endOfTurn = endOfTurn;
         this.globals = Map.copyOf(globals);
     }
@@ -133,7 +133,7 @@ public final class ChatTemplate {
         ctx.put("messages", messages.stream().map(ChatMessage::toTemplateValue).toList());
         ctx.put("add_generation_prompt", addGenerationPrompt);
         if (extra != null) ctx.putAll(extra);
-        return JinjaEngine.render(name, prepared, ctx);
+        return JinjaEngine.render(parsed, ctx);
     }
 
     /** Whether the template marks replies with Hugging Face's {@code {% generation %}} blocks. */

@@ -5,10 +5,10 @@ import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
-import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.tree.Node;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
@@ -57,20 +57,57 @@ final class JinjaEngine {
         return j;
     }
 
-    /** Renders already-rewritten template text; errors name the template. */
-    static String render(String templateName, String source, Map<String, Object> context) {
-        RenderResult r;
+    /** A template parsed once (Jinjava's node tree is not changed by rendering), rendered many times. */
+    static final class Parsed {
+        private final String name;
+        private final Node root;
+
+        private Parsed(String name, Node root) {
+            this.name = name;
+            this.root = root;
+        }
+    }
+
+    /** Parses already-rewritten template text; syntax errors name the template. */
+    static Parsed parse(String templateName, String source) {
+        JinjavaInterpreter interp = JINJAVA.newInterpreter();
+        JinjavaInterpreter.pushCurrent(interp);
         try {
-            r = JINJAVA.renderForResult(source, context);
+            Node root = interp.parse(source);
+            failOnErrors(templateName, interp);
+            return new Parsed(templateName, root);
+        } catch (TemplateException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new TemplateException("chat template '" + templateName + "': " + rootMessage(e), e);
+        } finally {
+            JinjavaInterpreter.popCurrent();
         }
-        for (TemplateError err : r.getErrors()) {
+    }
+
+    static String render(Parsed template, Map<String, Object> bindings) {
+        JinjavaInterpreter interp = JINJAVA.newInterpreter();
+        interp.getContext().putAll(bindings);
+        JinjavaInterpreter.pushCurrent(interp);
+        try {
+            String out = interp.render(template.root);
+            failOnErrors(template.name, interp);
+            return out;
+        } catch (TemplateException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new TemplateException("chat template '" + template.name + "': " + rootMessage(e), e);
+        } finally {
+            JinjavaInterpreter.popCurrent();
+        }
+    }
+
+    private static void failOnErrors(String templateName, JinjavaInterpreter interp) {
+        for (TemplateError err : interp.getErrorsCopy()) {
             if (err.getSeverity() != TemplateError.ErrorType.FATAL) continue;
             String msg = err.getException() != null ? rootMessage(err.getException()) : err.getMessage();
             throw new TemplateException("chat template '" + templateName + "', line " + err.getLineno() + ": " + msg);
         }
-        return r.getOutput();
     }
 
     private static String rootMessage(Throwable e) {

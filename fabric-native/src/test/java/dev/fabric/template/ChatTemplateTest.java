@@ -190,6 +190,32 @@ class ChatTemplateTest {
     }
 
     @Test
+    void unclosedBlocksAreReportedWhenTheTemplateIsLoaded() {
+        var e = assertThrows(TemplateException.class, () -> ChatTemplate.of("broken", "{% for m in messages %}{{ m.role }}", Map.of()));
+        assertTrue(e.getMessage().contains("broken"), e.getMessage());
+    }
+
+    /** One parsed template serves several threads (a data loader renders in parallel). */
+    @Test
+    void rendersConcurrently() throws Exception {
+        ChatTemplate t = Qwen3Ref.template();
+        List<List<ChatMessage>> convs = List.of(Qwen3Ref.TWO_TURNS_REASONING, Qwen3Ref.THINK_IN_CONTENT,
+                Qwen3Ref.NO_REASONING, Qwen3Ref.TOOL_CALLS);
+        List<String> expected = convs.stream().map(c -> t.render(c, false, null)).toList();
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            var futures = new java.util.ArrayList<java.util.concurrent.Future<Boolean>>();
+            for (int i = 0; i < 200; i++) {
+                int k = i % convs.size();
+                futures.add(pool.submit(() -> expected.get(k).equals(t.render(convs.get(k), false, null))));
+            }
+            for (var f : futures) assertTrue(f.get());
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
     void builtInQwen3RefusesToolDefinitions() {
         var e = assertThrows(TemplateException.class, () -> ChatTemplate.named("qwen3")
                 .render(List.of(ChatMessage.user("x")), true, Map.of("tools", List.of(Map.of("type", "function")))));
