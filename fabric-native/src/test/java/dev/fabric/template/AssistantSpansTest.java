@@ -62,9 +62,28 @@ class AssistantSpansTest {
     }
 
     @Test
+    void qwen3AgenticStepsTrainEveryReasoningBlock() {
+        assertEquals(List.of(
+                "<think>\nNeed the weather tool.\n</think>\n\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\":"
+                        + " {\"city\": \"Paris\"}}\n</tool_call>" + END,
+                "<think>\nReport it.\n</think>\n\nIt is 18 °C." + END),
+                replies(Qwen3Ref.template(), Qwen3Ref.TOOL_STEPS_REASONING, null));
+    }
+
+    @Test
+    void qwen3ToolDefinitionsDoNotDisturbTheSpans() {
+        Map<String, Object> tools = Map.of("tools", List.of(Map.of("type", "function",
+                "function", Map.of("name", "get_weather", "parameters", Map.of()))));
+        List<ChatMessage> m = new java.util.ArrayList<>(List.of(ChatMessage.system("SYS")));
+        m.addAll(Qwen3Ref.TOOL_STEPS_REASONING);
+        assertEquals(replies(Qwen3Ref.template(), Qwen3Ref.TOOL_STEPS_REASONING, null),
+                replies(Qwen3Ref.template(), m, tools));
+    }
+
+    @Test
     void builtInQwen3FindsTheSameSpansAsTheModelsTemplate() {
         for (List<ChatMessage> m : List.of(Qwen3Ref.TWO_TURNS_REASONING, Qwen3Ref.THINK_IN_CONTENT, Qwen3Ref.NO_REASONING,
-                Qwen3Ref.TOOL_CALLS)) {
+                Qwen3Ref.TOOL_CALLS, Qwen3Ref.TOOL_STEPS_REASONING)) {
             assertEquals(Qwen3Ref.template().renderWithSpans(m, null), ChatTemplate.named("qwen3").renderWithSpans(m, null));
         }
     }

@@ -66,6 +66,16 @@ class ChatTemplateTest {
     }
 
     @Test
+    void qwen3KeepsReasoningOfEveryStepAfterTheUserQuery() {
+        String expected = S + "user\nWeather in Paris?" + E
+                + S + "assistant\n<think>\nNeed the weather tool.\n</think>\n\n<tool_call>\n{\"name\": \"get_weather\","
+                + " \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>" + E
+                + S + "user\n<tool_response>\n18\n</tool_response>" + E
+                + S + "assistant\n<think>\nReport it.\n</think>\n\nIt is 18 °C." + E;
+        assertEquals(expected, Qwen3Ref.template().render(Qwen3Ref.TOOL_STEPS_REASONING, false, null));
+    }
+
+    @Test
     void qwen3ToolDefinitionsGoIntoTheSystemTurnAsPythonJson() {
         Map<String, Object> params = new LinkedHashMap<>();
         params.put("type", "object");
@@ -96,6 +106,7 @@ class ChatTemplateTest {
                 Arguments.of("no reasoning", Qwen3Ref.NO_REASONING, Map.of()),
                 Arguments.of("no reasoning, thinking off", Qwen3Ref.NO_REASONING, Qwen3Ref.NO_THINKING),
                 Arguments.of("tool calls", Qwen3Ref.TOOL_CALLS, Map.of()),
+                Arguments.of("tool steps with reasoning", Qwen3Ref.TOOL_STEPS_REASONING, Map.of()),
                 Arguments.of("tool call with string arguments", List.of(ChatMessage.user("q"),
                         new ChatMessage("assistant", "Checking.", null,
                                 List.of(new ChatMessage.ToolCall(null, "f", "{\"x\": 1}"),

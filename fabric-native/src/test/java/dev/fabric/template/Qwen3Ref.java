@@ -66,5 +66,13 @@ final class Qwen3Ref {
             ChatMessage.tool("second"),
             ChatMessage.assistant("It is 18 °C."));
 
+    /** An agentic exchange: reasoning before the tool call and before the answer, one user query. */
+    static final List<ChatMessage> TOOL_STEPS_REASONING = List.of(
+            ChatMessage.user("Weather in Paris?"),
+            new ChatMessage("assistant", "", "Need the weather tool.",
+                    List.of(new ChatMessage.ToolCall(null, "get_weather", Map.of("city", "Paris"))), null, null),
+            ChatMessage.tool("18"),
+            ChatMessage.assistant("It is 18 °C.", "Report it."));
+
     static final Map<String, Object> NO_THINKING = Map.of("enable_thinking", false);
 }
