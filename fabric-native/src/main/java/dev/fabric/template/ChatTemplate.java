@@ -71,6 +71,14 @@ public final class ChatTemplate {
                 tokenText(md, tokens, "tokenizer.ggml.eos_token_id")));
     }
 
+    /**
+     * What a {@code --chat-template NAME} option means: the named built-in where {@code name} is given,
+     * else the model's own template.
+     */
+    public static ChatTemplate choose(String name, GgufMetadata md) {
+        return name == null || name.isBlank() ? fromGguf(md) : named(name.strip());
+    }
+
     /** The GGUF metadata key of a model's chat template. */
     public static final String KEY = "tokenizer.chat_template";
 

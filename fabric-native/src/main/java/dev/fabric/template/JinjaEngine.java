@@ -18,10 +18,10 @@ import jinjava.javax.el.CompositeELResolver;
 /**
  * Jinjava set up to behave like the Jinja2 environment Hugging Face renders chat templates in:
  * {@code trim_blocks} and {@code lstrip_blocks} on (the latter applied by {@link TemplateRewriter}), no
- * nested interpretation of rendered values, Python
- * {@code str} methods ({@link PyStringMethods}), Python's {@code tojson}, and the globals templates call
- * ({@code raise_exception}, {@code strftime_now}). What Jinjava's parser cannot read is rewritten first
- * ({@link TemplateRewriter}).
+ * nested interpretation of rendered values, Python {@code str} methods ({@link PyStringMethods}), Python's
+ * {@code json.dumps} as {@code tojson} (no HTML escaping, as transformers overrides Jinja2's), the globals
+ * templates call ({@code raise_exception}, {@code strftime_now}) and the {@code generation} block. What
+ * Jinjava's parser reads differently is rewritten first ({@link TemplateRewriter}).
  */
 final class JinjaEngine {
     private JinjaEngine() {}

@@ -135,10 +135,4 @@ final class PyJson {
             default -> throw new IOException("unexpected JSON token " + t);
         };
     }
-
-    static Object parse(String json) throws IOException {
-        try (JsonParser p = new JsonFactory().createParser(json)) {
-            return parse(p);
-        }
-    }
 }

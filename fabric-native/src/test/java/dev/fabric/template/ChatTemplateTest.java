@@ -239,6 +239,12 @@ class ChatTemplateTest {
     }
 
     @Test
+    void chooseTakesTheNamedTemplateOverTheModels() {
+        assertEquals("llama3", ChatTemplate.choose("llama3", Qwen3Ref.metadata()).name());
+        assertEquals(Qwen3Ref.metadata().getString(ChatTemplate.KEY), ChatTemplate.choose(null, Qwen3Ref.metadata()).source());
+    }
+
+    @Test
     void ggufWithoutTemplateAsksForABuiltIn() {
         GgufMetadata md = GgufMetadata.builder().source("plain.gguf").putString("general.architecture", "llama").build();
         var e = assertThrows(TemplateException.class, () -> ChatTemplate.fromGguf(md));
