@@ -50,6 +50,8 @@ final class JinjaEngine {
         Jinjava j = new Jinjava(config);
         j.getGlobalContext().registerFilter(new ToJson());
         j.getGlobalContext().registerTag(new GenerationTag());
+        j.getGlobalContext().registerExpTest(PyTests.named("iterable"));
+        j.getGlobalContext().registerExpTest(PyTests.named("sequence"));
         j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", JinjaEngine.class,
                 "raiseException", String.class));
         j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now", JinjaEngine.class,

@@ -17,6 +17,10 @@ import java.util.regex.Pattern;
  *   <li>A keyword argument's value is parenthesised: {@code namespace(i=messages|length - 1)} becomes
  *       {@code namespace(i=(messages|length - 1))}, because Jinjava ends the value at the filter and would
  *       subtract from the argument itself.</li>
+ *   <li>{@code not} gets Jinja2's precedence, below comparisons and tests: {@code not x is defined} becomes
+ *       {@code not (x is defined)} and {@code not a == b} becomes {@code not (a == b)}; Jinjava binds
+ *       {@code not} to the next operand alone, so Llama 3.1's {@code if not tools is defined} would be true
+ *       with tools given.</li>
  *   <li>Jinja2's {@code lstrip_blocks}, which Hugging Face turns on, is applied here rather than by Jinjava:
  *       spaces and tabs before a {@code {% %}} or {@code {# #}} tag are removed only where nothing else
  *       precedes the tag on its line. Jinjava's own option also strips them after text on the same line
@@ -44,7 +48,7 @@ final class TemplateRewriter {
             out.append(text);
             out.append(tag.startsWith("{#") ? tag
                     : DEFINES_PARAMETERS.matcher(tag).lookingAt() ? reverseSlices(tag)
-                    : parenthesiseKeywordValues(reverseSlices(tag)));
+                    : parenthesiseKeywordValues(reverseSlices(groupNotOperands(tag))));
             last = m.end();
         }
         return out.append(source.substring(last)).toString();
@@ -149,6 +153,84 @@ final class TemplateRewriter {
             }
         }
         return code.length();
+    }
+
+    /** Wraps the operand of each boolean {@code not} (not {@code is not}, {@code not in}) in parentheses. */
+    static String groupNotOperands(String tag) {
+        int open = 2 + (tag.length() > 2 && (tag.charAt(2) == '-' || tag.charAt(2) == '+') ? 1 : 0);
+        int close = tag.length() - 2;
+        if (close > open && (tag.charAt(close - 1) == '-' || tag.charAt(close - 1) == '+')) close--;
+        if (close <= open) return tag;
+        StringBuilder code = new StringBuilder(tag.substring(open, close));
+        List<Integer> operandStarts = new ArrayList<>();
+        String prevWord = "";
+        for (int i = 0; i < code.length(); ) {
+            char c = code.charAt(i);
+            if (c == '\'' || c == '"') {
+                i = stringEnd(code.toString(), i);
+                prevWord = "";
+            } else if (Character.isLetter(c) || c == '_') {
+                int j = i;
+                while (j < code.length() && (Character.isLetterOrDigit(code.charAt(j)) || code.charAt(j) == '_')) j++;
+                String word = code.substring(i, j);
+                if (word.equals("not") && !prevWord.equals("is") && !nextWord(code, j).equals("in")) {
+                    int k = j;
+                    while (k < code.length() && Character.isWhitespace(code.charAt(k))) k++;
+                    operandStarts.add(k);
+                }
+                prevWord = word;
+                i = j;
+            } else {
+                if (!Character.isWhitespace(c)) prevWord = "";
+                i++;
+            }
+        }
+        // Right to left, so that an inner "not" is grouped before the operand of an outer one is measured.
+        for (int n = operandStarts.size() - 1; n >= 0; n--) {
+            int start = operandStarts.get(n), end = notOperandEnd(code, start);
+            if (end <= start) continue;
+            code.insert(end, ')').insert(start, '(');
+        }
+        return tag.substring(0, open) + code + tag.substring(close);
+    }
+
+    private static String nextWord(CharSequence s, int from) {
+        int i = from;
+        while (i < s.length() && Character.isWhitespace(s.charAt(i))) i++;
+        int j = i;
+        while (j < s.length() && (Character.isLetterOrDigit(s.charAt(j)) || s.charAt(j) == '_')) j++;
+        return s.subSequence(i, j).toString();
+    }
+
+    /** End of a {@code not} operand: the next {@code and}, {@code or}, {@code if}, {@code else}, comma or closing bracket at depth 0. */
+    private static int notOperandEnd(CharSequence code, int from) {
+        int depth = 0, i = from, end = from;
+        while (i < code.length()) {
+            char c = code.charAt(i);
+            if (c == '\'' || c == '"') {
+                i = stringEnd(code.toString(), i);
+                end = i;
+                continue;
+            }
+            if (c == '(' || c == '[' || c == '{') {
+                depth++;
+            } else if (c == ')' || c == ']' || c == '}') {
+                if (depth == 0) break;
+                depth--;
+            } else if (c == ',' && depth == 0) {
+                break;
+            } else if (depth == 0 && (Character.isLetter(c) || c == '_')
+                    && (i == 0 || !(Character.isLetterOrDigit(code.charAt(i - 1)) || code.charAt(i - 1) == '_'))) {
+                String w = nextWord(code, i);
+                if (w.equals("and") || w.equals("or") || w.equals("if") || w.equals("else")) break;
+                i += w.length();
+                end = i;
+                continue;
+            }
+            i++;
+            if (!Character.isWhitespace(c)) end = i;
+        }
+        return end;
     }
 
     /** Index just past the string literal that starts at {@code i}. */

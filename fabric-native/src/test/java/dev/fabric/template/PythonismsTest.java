@@ -32,7 +32,7 @@ class PythonismsTest {
     }
 
     private static String eval(String expr) {
-        return eval(expr, Map.of());
+        return eval(expr, Map.of("f", false, "n", 1));
     }
 
     @ParameterizedTest
@@ -53,6 +53,13 @@ class PythonismsTest {
         "{'a': 1} is mapping => [true]",
         "[1, 2] is mapping => [false]",
         "'abc'[-1] ~ 'abc'[0] => [ca]",
+        "'x' is iterable ~ ([1] is iterable) ~ (3 is iterable) => [truetruefalse]",
+        "not f is defined => [false]",
+        "not n == 2 => [true]",
+        "'a' if not f else 'b' => [a]",
+        "not n is divisibleby(3) and not f => [true]",
+        "'do not use' ~ (n is not none) => [do not usetrue]",
+        "'a' not in ['b'] => [true]",
     })
     void stringMethodsAndTests(String expr, String expected) {
         assertEquals(expected, eval(expr));
@@ -100,5 +107,8 @@ class PythonismsTest {
         assertEquals("text [::-1] stays", TemplateRewriter.rewrite("text [::-1] stays"));
         assertEquals("{{ f(a, k=(x | length - 1), s=('a,b')) }}", TemplateRewriter.rewrite("{{ f(a, k=x | length - 1, s='a,b') }}"));
         assertEquals("{% if a == b %}{{ f(x == 1) }}", TemplateRewriter.rewrite("{% if a == b %}{{ f(x == 1) }}"));
+        assertEquals("{%- if not (tools is defined) -%}", TemplateRewriter.rewrite("{%- if not tools is defined -%}"));
+        assertEquals("{{ not ((a)) and not (b[0] == 'not x') or c is not none }}",
+                TemplateRewriter.rewrite("{{ not (a) and not b[0] == 'not x' or c is not none }}"));
     }
 }
