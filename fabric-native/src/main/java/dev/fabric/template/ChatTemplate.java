@@ -100,13 +100,16 @@ public final class ChatTemplate {
 
     /**
      * The text that closes an assistant reply (it belongs to the reply for the loss mask): ChatML's
-     * {@code <|im_end|>}, Llama 3's {@code <|eot_id|>}, otherwise the EOS token if the template writes it.
+     * {@code <|im_end|>}, Llama 3's {@code <|eot_id|>}, otherwise the EOS token if the template writes it (as
+     * {@code eos_token} or literally, as DeepSeek-R1's template does).
      */
     static String detectEndOfTurn(String source, String eosToken) {
         for (String t : List.of("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>")) {
             if (source.contains(t)) return t;
         }
-        if (eosToken != null && !eosToken.isEmpty() && source.contains("eos_token")) return eosToken;
+        boolean writesEos = eosToken != null && !eosToken.isEmpty()
+                && (source.contains("eos_token") || source.contains(eosToken));
+        if (writesEos) return eosToken;
         return null;
     }
 

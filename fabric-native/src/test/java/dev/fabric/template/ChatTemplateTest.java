@@ -245,6 +245,13 @@ class ChatTemplateTest {
     }
 
     @Test
+    void endOfTurnIsTheEosTextWhereTheTemplateWritesItLiterally() {
+        String src = "{% for m in messages %}<{{ m.role }}>{{ m.content }}<end/>{% endfor %}";
+        assertEquals("<end/>", ChatTemplate.of("t", src, Map.of("eos_token", "<end/>")).endOfTurn().orElseThrow());
+        assertTrue(ChatTemplate.of("t", src, Map.of("eos_token", "</s>")).endOfTurn().isEmpty());
+    }
+
+    @Test
     void ggufWithoutTemplateAsksForABuiltIn() {
         GgufMetadata md = GgufMetadata.builder().source("plain.gguf").putString("general.architecture", "llama").build();
         var e = assertThrows(TemplateException.class, () -> ChatTemplate.fromGguf(md));
