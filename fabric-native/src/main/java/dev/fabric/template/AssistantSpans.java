@@ -24,6 +24,8 @@ import java.util.Map;
  *       so a prompt that pre-fills an empty think block still finds a plain header), and the
  *       reply runs from there to the first end-of-turn text. The reply's visible answer must lie inside.</li>
  * </ol>
+ * A template that writes no generation prompt at all leaves the turn header unknown; the reply then starts
+ * at its visible answer (reasoning the template writes before the answer is then not trained).
  * Limits: a template that writes the header text or the end-of-turn text inside a user message, or renders a
  * reply without any end-of-turn text, defeats the header way; the error then names the message.
  */
@@ -36,11 +38,13 @@ final class AssistantSpans {
         String eot = t.endOfTurn().orElse(null);
         List<RenderedConversation.Span> spans = new ArrayList<>();
         int cursor = 0;
+        Boolean promptless = null;
         for (int i = 0; i < msgs.size(); i++) {
             if (!"assistant".equals(msgs.get(i).role())) continue;
             List<ChatMessage> before = msgs.subList(0, i);
             String prompt = t.render(before, true, extra);
-            RenderedConversation.Span s = byPrefix(t, msgs, i, prompt, full, eot, cursor, extra);
+            if (promptless == null) promptless = prompt.equals(t.render(before, false, extra));
+            RenderedConversation.Span s = byPrefix(t, msgs, i, prompt, full, eot, cursor, promptless, extra);
             if (s == null) s = byHeader(t, msgs.get(i), i, before, prompt, full, eot, cursor, extra);
             if (s == null) {
                 throw new TemplateException("chat template '" + t.name() + "': cannot locate the reply of message "
@@ -89,10 +93,16 @@ final class AssistantSpans {
     }
 
     private static RenderedConversation.Span byPrefix(ChatTemplate t, List<ChatMessage> msgs, int i, String prompt,
-            String full, String eot, int cursor, Map<String, Object> extra) {
+            String full, String eot, int cursor, boolean promptless, Map<String, Object> extra) {
         String withReply = t.render(msgs.subList(0, i + 1), false, extra);
         if (!withReply.startsWith(prompt) || !full.startsWith(withReply) || prompt.length() < cursor) return null;
         int start = prompt.length();
+        if (promptless) {
+            // The template writes no generation prompt, so the turn header is not known: start at the answer.
+            String answer = visibleAnswer(msgs.get(i));
+            int at = answer.isEmpty() ? -1 : withReply.indexOf(answer, start);
+            if (at >= 0) start = at;
+        }
         int end;
         int k = eot == null ? -1 : withReply.lastIndexOf(eot);
         if (k >= start) {

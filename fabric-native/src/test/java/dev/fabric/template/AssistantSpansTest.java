@@ -141,6 +141,15 @@ class AssistantSpansTest {
     }
 
     @Test
+    void templateWithoutGenerationPromptStartsTheReplyAtItsAnswer() {
+        ChatTemplate t = ChatTemplate.of("no-prompt",
+                "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}", Map.of());
+        List<ChatMessage> m = List.of(ChatMessage.user("U"), ChatMessage.assistant("A"), ChatMessage.user("U2"),
+                ChatMessage.assistant("B"));
+        assertEquals(List.of("A" + END, "B" + END), t.renderWithSpans(m, null).replies());
+    }
+
+    @Test
     void unlocatableReplyNamesTheMessage() {
         // A template that hides assistant messages entirely: there is no reply to find.
         ChatTemplate t = ChatTemplate.of("hiding",
