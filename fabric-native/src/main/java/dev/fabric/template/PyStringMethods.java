@@ -79,7 +79,12 @@ final class PyStringMethods extends ELResolver {
     }
 
     private static boolean strippable(char c, String chars) {
-        return chars == null ? Character.isWhitespace(c) || Character.isSpaceChar(c) : chars.indexOf(c) >= 0;
+        return chars == null ? isSpace(c) : chars.indexOf(c) >= 0;
+    }
+
+    /** Python's {@code str.isspace} for one character: Java's whitespace plus the no-break spaces. */
+    private static boolean isSpace(char c) {
+        return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085';
     }
 
     /** Python's split: literal separator, keeps empty parts; no separator splits on whitespace runs. */
@@ -88,14 +93,14 @@ final class PyStringMethods extends ELResolver {
         if (sep == null) {
             int i = 0, n = s.length();
             while (true) {
-                while (i < n && Character.isWhitespace(s.charAt(i))) i++;
+                while (i < n && isSpace(s.charAt(i))) i++;
                 if (i >= n) break;
                 if (maxSplit >= 0 && out.size() == maxSplit) {
                     out.add(strip(s.substring(i), null, false, true));
                     break;
                 }
                 int j = i;
-                while (j < n && !Character.isWhitespace(s.charAt(j))) j++;
+                while (j < n && !isSpace(s.charAt(j))) j++;
                 out.add(s.substring(i, j));
                 i = j;
             }
