@@ -160,6 +160,23 @@ public final class ChatTemplate {
         return AssistantSpans.find(this, messages, extra);
     }
 
+    /**
+     * One sample per assistant message: the conversation up to and including it, with only that reply as a
+     * span. Where a template drops earlier turns' reasoning (Qwen3 keeps it only after the last user query),
+     * this still trains every reasoning block, at the cost of repeating the shared prefix in each sample.
+     */
+    public List<RenderedConversation> renderEachTurn(List<ChatMessage> messages, Map<String, Object> extra) {
+        List<RenderedConversation> out = new java.util.ArrayList<>();
+        for (int i = 0; i < messages.size(); i++) {
+            if (!"assistant".equals(messages.get(i).role())) continue;
+            RenderedConversation all = AssistantSpans.find(this, messages.subList(0, i + 1), extra);
+            int last = i;
+            out.add(new RenderedConversation(all.text(),
+                    all.spans().stream().filter(s -> s.messageIndex() == last).toList()));
+        }
+        return out;
+    }
+
     @Override
     public String toString() {
         return "ChatTemplate[" + name + "]";

@@ -30,6 +30,17 @@ class AssistantSpansTest {
     }
 
     @Test
+    void qwen3EachTurnAsItsOwnSampleKeepsEveryReasoningBlock() {
+        List<RenderedConversation> samples = Qwen3Ref.template().renderEachTurn(Qwen3Ref.TWO_TURNS_REASONING, null);
+        assertEquals(2, samples.size());
+        assertEquals(List.of("<think>\nAdd two and two.\n</think>\n\n4" + END), samples.get(0).replies());
+        assertEquals("<|im_start|>user\nWhat is 2+2?" + END + "\n<|im_start|>assistant\n<think>\nAdd two and two.\n</think>\n\n4"
+                + END + "\n", samples.get(0).text());
+        assertEquals(List.of("<think>\nAdd three and three.\n</think>\n\n6" + END), samples.get(1).replies());
+        assertEquals(Qwen3Ref.template().render(Qwen3Ref.TWO_TURNS_REASONING, false, null), samples.get(1).text());
+    }
+
+    @Test
     void qwen3ReasoningWrittenInTheContent() {
         assertEquals(List.of("Yes." + END, "<think>\n1 kg is 2.2 lb.\n</think>\n\nAbout 1.2 lb." + END),
                 replies(Qwen3Ref.template(), Qwen3Ref.THINK_IN_CONTENT, null));
