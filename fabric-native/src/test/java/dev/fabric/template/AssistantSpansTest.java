@@ -110,6 +110,33 @@ class AssistantSpansTest {
         assertEquals(header + "<|start_header_id|>assistant<|end_header_id|>\n\n".length(), r.spans().get(0).start());
     }
 
+    /**
+     * Random message texts, with template syntax, markup and whitespace in them: the spans are still exactly
+     * the replies as each format writes them (ChatML verbatim; Llama 3 trimmed; Qwen3's last turn after an
+     * empty think block, its leading newlines dropped).
+     */
+    @Test
+    void randomContentsKeepExactSpans() {
+        java.util.Random rnd = new java.util.Random(3);
+        String[] bits = {"a", "Z", " ", "\n", "{{ x }}", "{% if %}", "}}", "<b>", "é", "日本", "\t", "'", "\"", "\\", "%}"};
+        ChatTemplate chatml = ChatTemplate.named("chatml"), llama3 = ChatTemplate.named("llama3"), qwen3 = Qwen3Ref.template();
+        for (int n = 0; n < 150; n++) {
+            String[] text = new String[4];
+            for (int k = 0; k < 4; k++) {
+                StringBuilder sb = new StringBuilder("w");
+                for (int j = rnd.nextInt(8); j > 0; j--) sb.append(bits[rnd.nextInt(bits.length)]);
+                text[k] = sb.append('w').toString();
+            }
+            String a1 = (rnd.nextBoolean() ? "\n" : "") + text[1], a2 = (rnd.nextBoolean() ? "\n\n" : "") + text[3];
+            List<ChatMessage> m = List.of(ChatMessage.user(text[0]), ChatMessage.assistant(a1), ChatMessage.user(text[2]),
+                    ChatMessage.assistant(a2));
+            assertEquals(List.of(a1 + END, a2 + END), chatml.renderWithSpans(m, null).replies());
+            assertEquals(List.of(a1.strip() + "<|eot_id|>", a2.strip() + "<|eot_id|>"), llama3.renderWithSpans(m, null).replies());
+            assertEquals(List.of(a1 + END, "<think>\n\n</think>\n\n" + a2.substring(a2.startsWith("\n") ? 2 : 0) + END),
+                    qwen3.renderWithSpans(m, null).replies());
+        }
+    }
+
     @Test
     void chatmlSpansExcludeTheNewlineAfterTheEnd() {
         List<ChatMessage> m = List.of(ChatMessage.user("U"), ChatMessage.assistant("A"));
