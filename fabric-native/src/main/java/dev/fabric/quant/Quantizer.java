@@ -156,12 +156,30 @@ public final class Quantizer {
         }
     }
 
+    /** One timed quantize pass: elements, wall seconds and process CPU seconds (all threads). */
+    public record BenchResult(QuantType type, long weights, int threads, boolean imatrix, double wallSeconds,
+                              double cpuSeconds) {
+        public double weightsPerSecond() {
+            return weights / wallSeconds;
+        }
+
+        public double weightsPerCpuSecond() {
+            return cpuSeconds > 0 ? weights / cpuSeconds : Double.NaN;
+        }
+    }
+
     /**
      * Throughput measurement for {@code fabric bench quantize}: quantizes {@code nrows x ncols} Gaussian floats
      * (fixed seed) with {@code threads} threads, with or without (random positive) importance weights, after one
-     * warm-up pass. Returns the seconds of the timed pass.
+     * warm-up pass. Returns the wall seconds of the timed pass.
      */
     public static double benchQuantize(QuantType t, long nrows, long ncols, boolean withImatrix, int threads, long seed) {
+        return benchQuantizeDetailed(t, nrows, ncols, withImatrix, threads, seed).wallSeconds();
+    }
+
+    /** As {@link #benchQuantize}, also reporting the process CPU time of the timed pass (robust on a busy machine). */
+    public static BenchResult benchQuantizeDetailed(QuantType t, long nrows, long ncols, boolean withImatrix, int threads,
+                                                    long seed) {
         checkShape(t, nrows, ncols);
         Random rnd = new Random(seed);
         float[] imatrix = null;
@@ -179,10 +197,21 @@ public final class Quantizer {
             src.position(0);
             long warm = Math.min(nrows, Math.max(1, 65536 / ncols));
             quantize(t, src, warm, ncols, imatrix, dst, threads);
+            long c0 = processCpuNanos();
             long t0 = System.nanoTime();
             quantize(t, src, nrows, ncols, imatrix, dst, threads);
-            return (System.nanoTime() - t0) * 1e-9;
+            double wall = (System.nanoTime() - t0) * 1e-9;
+            long c1 = processCpuNanos();
+            return new BenchResult(t, n, threads, withImatrix, wall, c0 < 0 ? Double.NaN : (c1 - c0) * 1e-9);
         }
+    }
+
+    private static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     private static void checkShape(QuantType t, long nrows, long ncols) {
