@@ -22,7 +22,7 @@ public final class Quantizer {
 
     static {
         QuantNative.load();
-        dequantizeVariant = QuantNative.fabric_quant_set_isa(CpuNative.fabric_cpu_features());
+        dequantizeVariant = QuantNative.fabric_quant_set_isa(CpuNative.fabric_cpu_features());   // as QuantNative did
     }
 
     private Quantizer() {}
