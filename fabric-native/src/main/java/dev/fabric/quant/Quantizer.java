@@ -16,6 +16,9 @@ import org.bytedeco.javacpp.ShortPointer;
  * <p>Importance weights ({@code imatrix}) are one float per column, reused for every row: llama-quantize's
  * {@code in_sum2 / count} for the tensor. {@code null} selects each type's reference path, as llama-quantize does
  * for tensors the imatrix does not cover. Q8_0 ignores them.
+ *
+ * <p>{@code threads}: rows are split into that many contiguous ranges ({@code <= 0}: all hardware threads).
+ * The {@code ...At} variants take raw native addresses (a mapped GGUF tensor, a JavaCPP pointer's address).
  */
 public final class Quantizer {
     private static volatile int dequantizeVariant;
