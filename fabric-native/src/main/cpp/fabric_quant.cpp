@@ -618,6 +618,28 @@ int64_t fabric_quantize(int type, const float* src, int64_t nrows, int64_t ncols
     return nrows * row_bytes;
 }
 
+int64_t fabric_quantize_from(int type, int src_type, const void* src, int64_t nrows, int64_t ncols,
+                             const float* imatrix, void* dst, int nthreads) {
+    if (src_type == 0) return fabric_quantize(type, static_cast<const float*>(src), nrows, ncols, imatrix, dst, nthreads);
+    if (src_type != 1 && src_type != 30) return FABRIC_QERR_TYPE;
+    const int be = block_elems(type), bb = block_bytes(type);
+    if (be == 0) return FABRIC_QERR_TYPE;
+    if (nrows < 0 || ncols <= 0 || ncols % be != 0) return FABRIC_QERR_SHAPE;
+    const int64_t row_bytes = ncols / be * bb;
+    const uint16_t* in = static_cast<const uint16_t*>(src);
+    uint8_t* out = static_cast<uint8_t*>(dst);
+    parallel_rows(nrows, nthreads, [=](int64_t r0, int64_t r1) {
+        std::vector<float> row((size_t)ncols);
+        for (int64_t r = r0; r < r1; ++r) {
+            const uint16_t* h = in + r * ncols;
+            if (src_type == 1) fabric_quant_f16_to_f32(h, row.data(), ncols);
+            else fabric_quant_bf16_to_f32(h, row.data(), ncols);
+            quantize_row(type, row.data(), out + r * row_bytes, ncols, imatrix);
+        }
+    });
+    return nrows * row_bytes;
+}
+
 int64_t fabric_dequantize(int type, const void* src, int64_t nrows, int64_t ncols, float* dst, int nthreads) {
     const int be = block_elems(type), bb = block_bytes(type);
     if (be == 0) return FABRIC_QERR_TYPE;

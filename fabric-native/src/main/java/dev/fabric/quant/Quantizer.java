@@ -2,6 +2,7 @@ package dev.fabric.quant;
 
 import dev.fabric.backend.cpu.CpuNative;
 import dev.fabric.backend.cpu.QuantNative;
+import dev.fabric.gguf.GgmlType;
 import java.util.Random;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -73,6 +74,23 @@ public final class Quantizer {
             long wAddress = w == null ? 0 : w.address();
             check(QuantNative.fabric_quantize(t.ggmlTypeId(), srcAddress, nrows, ncols, wAddress, dstAddress, threads),
                     t, ncols);
+        }
+    }
+
+    /**
+     * Quantizes rows stored as F32, F16 or BF16 at a native address (e.g. a mapped GGUF tensor), decoding one row
+     * at a time per thread: no F32 copy of the whole tensor. Same bytes as decoding first.
+     */
+    public static void quantizeAt(QuantType t, GgmlType srcType, long srcAddress, long nrows, long ncols,
+                                  float[] imatrix, long dstAddress, int threads) {
+        if (srcType != GgmlType.F32 && srcType != GgmlType.F16 && srcType != GgmlType.BF16) {
+            throw new IllegalArgumentException("quantize reads F32, F16 or BF16 rows, not " + srcType);
+        }
+        checkQuantize(t, nrows, ncols, imatrix);
+        try (FloatPointer w = imatrix == null ? null : new FloatPointer(imatrix)) {
+            long wAddress = w == null ? 0 : w.address();
+            check(QuantNative.fabric_quantize_from(t.ggmlTypeId(), srcType.id(), srcAddress, nrows, ncols, wAddress,
+                    dstAddress, threads), t, ncols);
         }
     }
 

@@ -56,6 +56,29 @@ class QuantizerApiTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = QuantType.class, names = {"Q4_0", "Q5_1", "Q3_K", "Q6_K", "IQ4_XS"})
+    void halfSourcesQuantizeLikeTheirDecodedFloats(QuantType t) {
+        int nrows = 5, ncols = 256;
+        Random rnd = new Random(21);
+        short[] halves = new short[nrows * ncols];
+        for (int i = 0; i < halves.length; i++) halves[i] = Float.floatToFloat16((float) rnd.nextGaussian());
+        long bytes = nrows * t.rowBytes(ncols);
+        for (GgmlType src : new GgmlType[] {GgmlType.F16, GgmlType.BF16}) {
+            float[] decoded = src == GgmlType.F16 ? Quantizer.f16ToF32(halves) : Quantizer.bf16ToF32(halves);
+            byte[] expected = Quantizer.quantize(t, decoded, nrows, ncols, null, 1);
+            try (org.bytedeco.javacpp.ShortPointer h = new org.bytedeco.javacpp.ShortPointer(halves);
+                 BytePointer out = new BytePointer(bytes)) {
+                Quantizer.quantizeAt(t, src, h.address(), nrows, ncols, null, out.address(), 3);
+                byte[] got = new byte[(int) bytes];
+                out.get(got);
+                assertArrayEquals(expected, got, t + " from " + src);
+            }
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> Quantizer.quantizeAt(t, GgmlType.Q8_0, 0L, 1, 256, null, 0L, 1));
+    }
+
     @Test
     void misuseIsRejected() {
         assertThrows(IllegalArgumentException.class, () -> QuantType.Q4_K.rowBytes(96));

@@ -46,6 +46,10 @@ public final class QuantNative {
     public static native long fabric_quantize(int type, @Cast("const float*") long src, long nrows, long ncols,
                                               @Cast("const float*") long imatrix, @Cast("void*") long dst, int nthreads);
 
+    public static native long fabric_quantize_from(int type, int srcType, @Cast("const void*") long src, long nrows,
+                                                   long ncols, @Cast("const float*") long imatrix, @Cast("void*") long dst,
+                                                   int nthreads);
+
     public static native long fabric_dequantize(int type, BytePointer src, long nrows, long ncols, FloatPointer dst,
                                                 int nthreads);
 
