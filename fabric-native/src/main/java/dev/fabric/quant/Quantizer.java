@@ -177,7 +177,7 @@ public final class Quantizer {
         }
     }
 
-    /** One timed quantize pass: elements, wall seconds and process CPU seconds (all threads). */
+    /** One timed quantize pass: elements, wall seconds and CPU seconds (the thread's with 1 thread, else the process's). */
     public record BenchResult(QuantType type, long weights, int threads, boolean imatrix, double wallSeconds,
                               double cpuSeconds) {
         public double weightsPerSecond() {
@@ -218,13 +218,20 @@ public final class Quantizer {
             src.position(0);
             long warm = Math.min(nrows, Math.max(1, 65536 / ncols));
             quantize(t, src, warm, ncols, imatrix, dst, threads);
-            long c0 = processCpuNanos();
+            // One thread runs on the calling thread: its CPU clock is precise. Otherwise the process clock.
+            boolean own = threads == 1;
+            long c0 = own ? threadCpuNanos() : processCpuNanos();
             long t0 = System.nanoTime();
             quantize(t, src, nrows, ncols, imatrix, dst, threads);
             double wall = (System.nanoTime() - t0) * 1e-9;
-            long c1 = processCpuNanos();
+            long c1 = own ? threadCpuNanos() : processCpuNanos();
             return new BenchResult(t, n, threads, withImatrix, wall, c0 < 0 ? Double.NaN : (c1 - c0) * 1e-9);
         }
+    }
+
+    private static long threadCpuNanos() {
+        var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        return mx.isCurrentThreadCpuTimeSupported() ? mx.getCurrentThreadCpuTime() : -1;
     }
 
     private static long processCpuNanos() {
