@@ -7,6 +7,7 @@ import dev.fabric.gguf.GgmlType;
 import dev.fabric.gguf.GgufFile;
 import dev.fabric.gguf.GgufTensorInfo;
 import dev.fabric.testing.SharedRef;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -53,8 +54,7 @@ class LlamaQuantizeParityTest {
 
     private void checkParity(boolean imat) throws Exception {
         @SuppressWarnings("unchecked")
-        Map<String, Object> manifest = (Map<String, Object>) MiniJson.parse(
-                Files.readString(SharedRef.require("quant/manifest.json")));
+        Map<String, Object> manifest = (Map<String, Object>) new ObjectMapper().readValue(SharedRef.require("quant/manifest.json").toFile(), Map.class);
         Map<String, int[]> table = new TreeMap<>();   // type -> {matched, total}
         List<String> mismatches = new ArrayList<>();
         int files = 0;
