@@ -34,6 +34,17 @@ class CliTest {
     }
 
     @Test
+    void benchQuantizePrintsBothColumnsForEachTypeAndRejectsBadShapes() {
+        Run r = Run.of("bench", "quantize", "--types", "Q8_0,Q4_K", "--rows", "2", "--cols", "256", "-t", "2");
+        assertEquals(0, r.rc(), r.err());
+        for (String t : new String[] {"Q8_0", "Q4_K"}) {
+            assertEquals(2, r.out().lines().filter(l -> l.startsWith(t + " ") && l.split("GB/s", -1).length == 3).count(),
+                    r.out());
+        }
+        assertEquals(2, Run.of("bench", "quantize", "--cols", "100").rc());
+    }
+
+    @Test
     void versionNamesTheCpuFeaturesAndVariant() {
         Run r = Run.of("--version");
         assertEquals(0, r.rc());
