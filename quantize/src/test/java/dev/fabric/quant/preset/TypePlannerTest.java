@@ -149,7 +149,7 @@ class TypePlannerTest {
         // a k-quant preset falls back twice: Q4_K -> Q5_0 (32 does not divide 172) -> F16
         TypeChoice c = TypePlanner.plan(m, w, TypeOptions.of(Preset.Q4_K_S)).get(0);
         assertEquals(GgmlType.F16, c.type());
-        assertEquals(GgmlType.Q5_K, c.fallbackFrom());
+        assertEquals(GgmlType.Q4_K, c.fallbackFrom());
     }
 
     @Test
