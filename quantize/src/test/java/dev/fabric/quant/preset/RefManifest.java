@@ -46,8 +46,15 @@ public final class RefManifest {
 
     private RefManifest() {}
 
-    /** The quantized outputs (the imatrix files the manifest also lists are left out). */
-    public static List<RefOutput> outputs() {
+    private static List<RefOutput> cached;
+
+    /** The quantized outputs (the imatrix files the manifest also lists are left out); parsed once. */
+    public static synchronized List<RefOutput> outputs() {
+        if (cached == null) cached = List.copyOf(parse());
+        return cached;
+    }
+
+    private static List<RefOutput> parse() {
         Path m = SharedRef.require("quant/manifest.json");
         JsonNode root;
         try {
