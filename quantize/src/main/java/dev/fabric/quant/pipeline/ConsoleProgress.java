@@ -34,8 +34,8 @@ public final class ConsoleProgress implements QuantizeListener {
             err.println("warning: " + w);
         }
         if (missing > 0)
-            err.println("note: " + missing + " tensors have no imatrix entry and are quantized without one "
-                    + "(normal for token_embd and output)");
+            err.println("note: " + missing + (missing == 1 ? " tensor has" : " tensors have") + " no imatrix entry"
+                    + " and is quantized without one (normal for token_embd and output; -v lists them)");
         if (plan.imatrix() != null)
             err.println("imatrix: " + plan.imatrix().size() + " entries from " + plan.imatrix().source() + ", "
                     + plan.imatrix().chunkCount() + " chunks");
@@ -54,20 +54,19 @@ public final class ConsoleProgress implements QuantizeListener {
     @Override
     public void tensorDone(int index, TypeChoice choice, long inputBytes, long outputBytes) {
         bar.stepBy(inputBytes);
-        bar.setExtraMessage((index + 1) + "/" + tensors + " " + choice.name() + " -> " + choice.type());
+        bar.setExtraMessage((index + 1) + "/" + tensors + " " + choice.name());
     }
 
     @Override
     public void finished(QuantizeResult result) {
-        if (bar != null) {
-            bar.setExtraMessage(tensors + "/" + tensors);
-            bar.close();
-        }
+        if (bar != null) bar.setExtraMessage(tensors + "/" + tensors);
+        abort();
         err.print(result.table());
     }
 
     /** Stops the bar after a failure so the error message starts on a clean line. */
     public void abort() {
         if (bar != null) bar.close();
+        bar = null;
     }
 }
