@@ -47,6 +47,14 @@ int64_t fabric_quantize(int type, const float* src, int64_t nrows, int64_t ncols
 // written, or a FABRIC_QERR_* code. Any bit pattern is accepted (fp16 NaN/Inf scales propagate).
 int64_t fabric_dequantize(int type, const void* src, int64_t nrows, int64_t ncols, float* dst, int nthreads);
 
+// Dequantize variants. The quantizers are scalar only (their bytes are defined by scalar float code).
+enum { FABRIC_DQ_SCALAR = 0, FABRIC_DQ_AVX2 = 1, FABRIC_DQ_AVX512 = 2 };
+
+// Lets the dequantizers use the instruction sets in isa_bits (FABRIC_ISA_* of fabric_cpu.h, normally
+// fabric_cpu_features()); 0 forces the scalar build. Returns the FABRIC_DQ_* variant now in use. Every
+// variant gives the same floats. Until called, the scalar build runs.
+int fabric_quant_set_isa(int isa_bits);
+
 // Exact conversions used to feed the quantizers (GGUF F16/BF16 sources) and to test fp16 rounding.
 void fabric_quant_f16_to_f32(const uint16_t* src, float* dst, int64_t n);
 void fabric_quant_bf16_to_f32(const uint16_t* src, float* dst, int64_t n);

@@ -1,5 +1,7 @@
 package dev.fabric.quant;
 
+import dev.fabric.gguf.GgmlType;
+
 /**
  * The ggml block formats Fabric quantizes and dequantizes natively (spec: shared/specs/quantization.md, section 2).
  * Each constant carries ggml's type id (the number GGUF tensor infos store), the elements per block and the
@@ -56,6 +58,16 @@ public enum QuantType {
                     + blockSize + ", got " + ncols);
         }
         return ncols / blockSize * typeSize;
+    }
+
+    /** The GGUF tensor type of this format. */
+    public GgmlType ggmlType() {
+        return GgmlType.byId(ggmlTypeId);
+    }
+
+    /** The kernels for a GGUF tensor type, or null if Fabric has none for it. */
+    public static QuantType of(GgmlType type) {
+        return fromGgmlTypeId(type.id());
     }
 
     /** The type with this ggml id, or null if Fabric has no kernel for it. */

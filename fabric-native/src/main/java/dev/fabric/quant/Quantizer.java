@@ -1,5 +1,6 @@
 package dev.fabric.quant;
 
+import dev.fabric.backend.cpu.CpuNative;
 import dev.fabric.backend.cpu.QuantNative;
 import java.util.Random;
 import org.bytedeco.javacpp.BytePointer;
@@ -17,11 +18,33 @@ import org.bytedeco.javacpp.ShortPointer;
  * for tensors the imatrix does not cover. Q8_0 ignores them.
  */
 public final class Quantizer {
+    private static volatile int dequantizeVariant;
+
     static {
         QuantNative.load();
+        dequantizeVariant = QuantNative.fabric_quant_set_isa(CpuNative.fabric_cpu_features());
     }
 
     private Quantizer() {}
+
+    /** The dequantize build in use: "scalar", "avx2" or "avx512" (the quantizers are always scalar). */
+    public static String dequantizeVariant() {
+        return switch (dequantizeVariant) {
+            case QuantNative.DQ_AVX512 -> "avx512";
+            case QuantNative.DQ_AVX2 -> "avx2";
+            default -> "scalar";
+        };
+    }
+
+    /**
+     * Restricts the dequantizers to the instruction sets in {@code isaBits} ({@link dev.fabric.backend.cpu.CpuFeatures}
+     * bits, masked with what this CPU has); 0 forces the scalar build. For tests and benchmarks: every build gives the
+     * same floats. Returns {@link #dequantizeVariant()}.
+     */
+    public static synchronized String useInstructionSets(int isaBits) {
+        dequantizeVariant = QuantNative.fabric_quant_set_isa(isaBits & CpuNative.fabric_cpu_features());
+        return dequantizeVariant();
+    }
 
     /** Bytes of one quantized row. */
     public static long rowBytes(QuantType t, long ncols) {

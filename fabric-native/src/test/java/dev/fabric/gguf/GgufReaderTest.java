@@ -90,6 +90,7 @@ class GgufReaderTest {
                 ByteBuffer v = d.slice(0, (int) d.byteSize());
                 assertEquals(ByteOrder.LITTLE_ENDIAN, v.order());
                 assertTrue(v.isReadOnly());
+                assertEquals(d.byteSize(), v.capacity(), "the view is exactly the tensor");
                 int base = s.at("data." + t.name());
                 for (int i = 0; i < d.byteSize(); i++) assertEquals(file[base + i], v.get(i), t.name() + "[" + i + "]");
                 ByteBuffer mid = d.slice(3, 2);

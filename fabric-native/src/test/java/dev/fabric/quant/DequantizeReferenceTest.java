@@ -3,6 +3,7 @@ package dev.fabric.quant;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.fabric.backend.cpu.CpuFeatures;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -102,7 +103,19 @@ class DequantizeReferenceTest {
         return rows;
     }
 
+    /** Compares every dequantize build this CPU can run (scalar, AVX2, AVX-512), then restores the best. */
     private static void compare(QuantType t, byte[] data, String what) {
+        try {
+            for (int isa : new int[] {0, CpuFeatures.AVX2, CpuFeatures.AVX2 | CpuFeatures.AVX512}) {
+                String variant = Quantizer.useInstructionSets(isa);
+                compareOnce(t, data, what + " [" + variant + "]");
+            }
+        } finally {
+            Quantizer.useInstructionSets(-1);
+        }
+    }
+
+    private static void compareOnce(QuantType t, byte[] data, String what) {
         float[] expected = ReferenceDequantizer.dequantize(t, data);
         int nblocks = data.length / t.typeSize();
         // One row per 2 blocks, 3 threads: also exercises the row split.

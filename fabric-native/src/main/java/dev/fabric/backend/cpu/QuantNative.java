@@ -14,6 +14,8 @@ import org.bytedeco.javacpp.annotation.Platform;
  */
 @Platform(include = {"fabric_quant.h", "fabric_quant_common.h", "fabric_quant.cpp", "fabric_quant_kquants.cpp",
         "fabric_quant_dequant.cpp"})
+// fabric_cpu.h is included by fabric_quant_dequant.cpp for its FABRIC_ISA_* bits only; the features themselves
+// come from CpuNative.fabric_cpu_features() through fabric_quant_set_isa.
 public final class QuantNative {
     static {
         Loader.load();
@@ -27,6 +29,10 @@ public final class QuantNative {
     }
 
     public static final int ERR_TYPE = -1, ERR_SHAPE = -2;
+
+    public static final int DQ_SCALAR = 0, DQ_AVX2 = 1, DQ_AVX512 = 2;
+
+    public static native int fabric_quant_set_isa(int isaBits);
 
     public static native int fabric_quant_block_elems(int type);
 
