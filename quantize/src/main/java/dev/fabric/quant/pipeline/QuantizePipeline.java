@@ -1,6 +1,7 @@
 package dev.fabric.quant.pipeline;
 
 import dev.fabric.FabricException;
+import dev.fabric.backend.cpu.MmapNative;
 import dev.fabric.gguf.GgmlType;
 import dev.fabric.gguf.GgufFile;
 import dev.fabric.gguf.GgufMetadata;
@@ -281,6 +282,8 @@ public final class QuantizePipeline {
         Thread cleanup = new Thread(() -> closeQuietly(w), "fabric-quantize-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         try (w; TensorConverter conv = new TensorConverter(plan.request().effectiveThreads())) {
+            in.advise(MmapNative.MADV_SEQUENTIAL);
+            long page = MmapNative.fabric_page_size();
             long written = 0;
             List<TypeChoice> choices = plan.choices();
             for (int i = 0; i < choices.size(); i++) {
@@ -296,6 +299,7 @@ public final class QuantizePipeline {
                 }
                 written += outBytes;
                 listener.tensorDone(i, c, src.byteSize(), outBytes);
+                release(src, page);
             }
             w.finish();
         } catch (IOException e) {
@@ -307,6 +311,17 @@ public final class QuantizePipeline {
                 // already shutting down: the hook runs
             }
         }
+    }
+
+    /**
+     * Drops the tensor's pages of the input mapping once it is written: they are file cache the kernel would
+     * reclaim anyway, but they count in the process's resident size, which should stay near one tensor.
+     */
+    private static void release(TensorData src, long page) {
+        if (src.byteSize() == 0 || page <= 0) return;
+        long start = (src.address() + page - 1) / page * page;
+        long end = (src.address() + src.byteSize()) / page * page;
+        if (end > start) MmapNative.fabric_madvise(start, end - start, MmapNative.MADV_DONTNEED);
     }
 
     private static FabricException ioFailure(Path out, IOException e) {
