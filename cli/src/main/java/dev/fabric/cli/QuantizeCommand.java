@@ -30,10 +30,11 @@ import picocli.CommandLine.Parameters;
             "Norms and other 1-D tensors keep their type. An imatrix from 'fabric imatrix' or llama-imatrix "
                     + "(.gguf or legacy .dat) improves the low-bit types."},
         footer = {"", "Example:",
-            "  fabric quantize --imatrix model.imatrix.gguf model-f16.gguf model-Q4_K_M.gguf Q4_K_M 8"})
+            "  fabric quantize --imatrix m.imatrix.gguf m-f16.gguf m-Q4_K_M.gguf Q4_K_M 8"})
 final class QuantizeCommand implements Callable<Integer> {
 
-    @Parameters(arity = "2..4", paramLabel = "ARGS", description = "IN.gguf [OUT.gguf] TYPE [THREADS]")
+    @Parameters(arity = "2..4", paramLabel = "IN.gguf [OUT.gguf] TYPE [THREADS]", hideParamSyntax = true,
+            description = "input model, output file (optional), preset, threads (optional)")
     List<String> args = new ArrayList<>();
 
     @Option(names = "--imatrix", paramLabel = "FILE", description = "importance matrix (GGUF or legacy .dat)")

@@ -78,6 +78,28 @@ public final class QuantizePipeline {
         }
     }
 
+    /**
+     * For {@code fabric bench quantize}: runs {@code req} into a temporary file in {@code scratchDir} (its output
+     * path is ignored), deletes the file, and returns the timing and sizes.
+     */
+    public static QuantizeResult bench(QuantizeRequest req, Path scratchDir) {
+        Path out;
+        try {
+            out = Files.createTempFile(scratchDir, "fabric-bench-", ".gguf");
+        } catch (IOException e) {
+            throw new FabricException("cannot write in " + scratchDir + ": " + e.getMessage(), FabricException.EXIT_IO, e);
+        }
+        try {
+            return run(req.withOutput(out), QuantizeListener.NONE);
+        } finally {
+            try {
+                Files.deleteIfExists(out);
+            } catch (IOException ignored) {
+                // a leftover scratch file is harmless
+            }
+        }
+    }
+
     /** Decides everything without writing: for a dry run, and as the first step of {@link #run}. */
     public static QuantizePlan plan(QuantizeRequest req) {
         try (GgufFile in = open(req.input())) {

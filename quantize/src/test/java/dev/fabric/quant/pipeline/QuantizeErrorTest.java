@@ -197,4 +197,14 @@ class QuantizeErrorTest {
         refuses(() -> QuantizePipeline.run(QuantizeRequest.of(dir.resolve("nope.gguf"), out(), Preset.Q8_0),
                 QuantizeListener.NONE), "nope.gguf", "does not exist");
     }
+
+    /** The bench entry point times a full run and cleans up after itself. */
+    @Test
+    void benchRunLeavesNoFile() throws IOException {
+        Path in = SharedRef.require("models/qwen3-micro-f16.gguf");
+        QuantizeResult r = QuantizePipeline.bench(QuantizeRequest.of(in, out(), Preset.Q8_0).withThreads(2), dir);
+        assertTrue(r.seconds() > 0 && r.fileSize() > 0, r.toString());
+        assertEquals(24, r.total().tensors());
+        assertEquals(List.of(), list());
+    }
 }
