@@ -116,4 +116,31 @@ class QuantizeCommandTest {
             assertFalse(s.findAny().isPresent(), "left behind in " + dir);
         }
     }
+
+    /** Interrupted (SIGTERM, as on Ctrl-C or a killed job) while writing: the temporary file is removed too. */
+    @Test
+    void terminatedRunLeavesNothing() throws Exception {
+        Path in = SharedRef.require("models/llama-spm-256x8-f16.gguf");
+        Path out = dir.resolve("killed.gguf");
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "dev.fabric.cli.Main", "quantize", in.toString(),
+                out.toString(), "IQ4_NL", "1").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        boolean writing = false;
+        while (!writing && p.isAlive() && System.nanoTime() < deadline) {
+            try (Stream<Path> s = Files.list(dir)) {
+                writing = s.anyMatch(f -> f.getFileName().toString().endsWith(".tmp"));
+            }
+            if (!writing) Thread.sleep(5);
+        }
+        p.destroy(); // SIGTERM: the JVM runs its shutdown hooks
+        int code = p.waitFor();
+        org.junit.jupiter.api.Assumptions.assumeTrue(code != 0, "the run finished before it could be stopped");
+        assertTrue(writing, "never saw the temporary file");
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(List.of(), s.toList(), "left behind after SIGTERM");
+        }
+    }
 }

@@ -30,7 +30,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * {@code fabric quantize}: reads a GGUF model tensor by tensor from its memory map, converts each to the type the
@@ -291,18 +294,28 @@ public final class QuantizePipeline {
 
     private static void write(GgufFile in, QuantizePlan plan, QuantizeListener listener, WriteHook hook) {
         Path out = plan.request().output();
+        // An interrupted run (Ctrl-C, SIGTERM) must not leave the temporary file behind either. The writer makes
+        // it before it returns, so until then the hook removes temporaries for OUT that were not there before.
+        AtomicReference<GgufWriter> writer = new AtomicReference<>();
+        Set<Path> earlier = temporariesFor(out);
+        Thread cleanup = new Thread(() -> {
+            GgufWriter w = writer.get();
+            if (w != null) closeQuietly(w);
+            else temporariesFor(out).stream().filter(t -> !earlier.contains(t)).forEach(QuantizePipeline::deleteQuietly);
+        }, "fabric-quantize-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
         GgufWriter w;
         try {
             w = GgufWriter.create(out, plan.outputMetadata(), plan.specs(), plan.alignment());
+            writer.set(w);
         } catch (AccessDeniedException e) {
+            removeHook(cleanup);
             throw new FabricException("cannot write " + out + ": permission denied (" + e.getFile() + ")",
                     FabricException.EXIT_IO, e);
         } catch (IOException e) {
+            removeHook(cleanup);
             throw ioFailure(out, e);
         }
-        // an interrupted run (Ctrl-C) must not leave the temporary file behind either
-        Thread cleanup = new Thread(() -> closeQuietly(w), "fabric-quantize-cleanup");
-        Runtime.getRuntime().addShutdownHook(cleanup);
         try (w; TensorConverter conv = new TensorConverter(plan.request().effectiveThreads())) {
             in.advise(MmapNative.MADV_SEQUENTIAL);
             long page = MmapNative.fabric_page_size();
@@ -327,11 +340,35 @@ public final class QuantizePipeline {
         } catch (IOException e) {
             throw ioFailure(out, e);
         } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(cleanup);
-            } catch (IllegalStateException ignored) {
-                // already shutting down: the hook runs
-            }
+            removeHook(cleanup);
+        }
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException ignored) {
+            // already shutting down: the hook runs
+        }
+    }
+
+    /** The temporary files GgufWriter names for {@code out}: ".NAME.*.tmp" in the same folder. */
+    private static Set<Path> temporariesFor(Path out) {
+        Path dir = out.toAbsolutePath().getParent();
+        String prefix = "." + out.getFileName() + ".";
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith(prefix) && p.toString().endsWith(".tmp"))
+                    .collect(Collectors.toSet());
+        } catch (IOException | RuntimeException e) {
+            return Set.of();
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // best effort at exit
         }
     }
 
