@@ -70,10 +70,10 @@ public final class QuantizePipeline {
         try (GgufFile in = open(req.input())) {
             QuantizePlan plan = plan(in, req);
             listener.planned(plan);
-            write(in, plan, listener, hook);
+            long size = write(in, plan, listener, hook);
             double secs = (System.nanoTime() - t0) / 1e9;
-            QuantizeResult r = QuantizeResult.of(req.output(), plan.fileType(), plan.choices(),
-                    Files.size(req.output()), secs, req.effectiveThreads());
+            QuantizeResult r = QuantizeResult.of(req.output(), plan.fileType(), plan.choices(), size, secs,
+                    req.effectiveThreads());
             listener.finished(r);
             return r;
         } catch (IOException e) {
@@ -122,6 +122,9 @@ public final class QuantizePipeline {
 
     static QuantizePlan plan(GgufFile in, QuantizeRequest req) {
         GgufMetadata md = in.metadata();
+        if (md.getLong("split.count", 1) > 1)
+            throw new FabricException(req.input() + " is shard " + (md.getLong("split.no", 0) + 1) + " of a model split"
+                    + " into " + md.getLong("split.count") + " files; merge it first (llama-gguf-split --merge)");
         List<String> warnings = new ArrayList<>();
         Imatrix im = loadImatrix(req);
         List<WeightInfo> weights = new ArrayList<>();
@@ -292,7 +295,8 @@ public final class QuantizePipeline {
             throw new FabricException("cannot write " + req.output() + ": it is a folder", FabricException.EXIT_IO, null);
     }
 
-    private static void write(GgufFile in, QuantizePlan plan, QuantizeListener listener, WriteHook hook) {
+    /** Writes the output; returns its size in bytes. */
+    private static long write(GgufFile in, QuantizePlan plan, QuantizeListener listener, WriteHook hook) {
         Path out = plan.request().output();
         // An interrupted run (Ctrl-C, SIGTERM) must not leave the temporary file behind either. The writer makes
         // it before it returns, so until then the hook removes temporaries for OUT that were not there before.
@@ -337,6 +341,7 @@ public final class QuantizePipeline {
                 release(src, page);
             }
             w.finish();
+            return Files.size(out);
         } catch (IOException e) {
             throw ioFailure(out, e);
         } finally {

@@ -207,4 +207,22 @@ class QuantizeErrorTest {
         assertEquals(24, r.total().tensors());
         assertEquals(List.of(), list());
     }
+
+    @Test
+    void splitShardIsRefused() throws IOException {
+        Path model = Files.createTempFile("shard", ".gguf");
+        try {
+            GgufMetadata md = GgufMetadata.builder().putString("general.architecture", "llama")
+                    .putU32("llama.block_count", 1).putU16("split.no", 0).putU16("split.count", 3).build();
+            List<TensorSpec> specs = List.of(new TensorSpec("blk.0.attn_q.weight", new long[] {256, 4}, GgmlType.F32));
+            try (GgufWriter w = GgufWriter.create(model, md, specs, 32)) {
+                w.writeTensor(0, ByteBuffer.allocate(4096));
+                w.finish();
+            }
+            refuses(() -> QuantizePipeline.run(QuantizeRequest.of(model, out(), Preset.Q4_K_M), QuantizeListener.NONE),
+                    "shard 1 of a model split into 3 files");
+        } finally {
+            Files.delete(model);
+        }
+    }
 }
