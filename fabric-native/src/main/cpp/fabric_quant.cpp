@@ -16,6 +16,11 @@ namespace fq {
 // Helper solvers (spec 3.2)
 // ---------------------------------------------------------------------------------------------
 
+// The solvers below split each pass into an element-wise part (levels, per-element products: vectorizable)
+// and the sequential float sums the reference accumulates in element order. Same operations, same order of
+// accumulation, so the same floats; only the loop shape differs. n <= kMaxN everywhere (sub-blocks of 16/32).
+constexpr int kMaxN = 32;
+
 // make_qx_quants: symmetric levels l in [-nmax, nmax-1] minimising the weighted error, stored as l+nmax.
 // Weights: qw if given, else chosen by rmse_type (1: x^2, 2: 1, 3: |x|, other: sqrt|x|).
 float solve_symmetric(int n, int nmax, const float* x, int8_t* L, int rmse_type, const float* qw) {
@@ -28,45 +33,48 @@ float solve_symmetric(int n, int nmax, const float* x, int8_t* L, int rmse_type,
         std::memset(L, 0, (size_t)n);
         return 0.0f;
     }
-    auto weight_of = [&](int i) -> float {
-        if (qw) return qw[i];
-        switch (rmse_type) {
-            case 1: return x[i] * x[i];
-            case 2: return 1.0f;
-            case 3: return std::fabs(x[i]);
-            default: return std::sqrt(std::fabs(x[i]));
+    float w[kMaxN], wx[kMaxN];
+    for (int i = 0; i < n; ++i) {
+        if (qw) w[i] = qw[i];
+        else if (rmse_type == 1) w[i] = x[i] * x[i];
+        else if (rmse_type == 2) w[i] = 1.0f;
+        else if (rmse_type == 3) w[i] = std::fabs(x[i]);
+        else w[i] = std::sqrt(std::fabs(x[i]));
+        wx[i] = w[i] * x[i];
+    }
+    const float fnmax = (float)nmax;
+    int lv[kMaxN];
+    auto levels = [&](float isc) {
+        for (int i = 0; i < n; ++i) lv[i] = clampi(nearest_int(isc * x[i]), -nmax, nmax - 1);
+    };
+    float sumlx, suml2;
+    auto sums = [&]() {
+        float a[kMaxN], b[kMaxN];
+        for (int i = 0; i < n; ++i) {
+            const float fl = (float)lv[i];
+            a[i] = wx[i] * fl;
+            b[i] = (w[i] * fl) * fl;
+        }
+        sumlx = 0.0f;
+        suml2 = 0.0f;
+        for (int i = 0; i < n; ++i) {
+            sumlx += a[i];
+            suml2 += b[i];
         }
     };
-    const float fnmax = (float)nmax;
     float iscale = (float)(-nmax) / vmax;
-    float sumlx = 0.0f, suml2 = 0.0f;
-    for (int i = 0; i < n; ++i) {
-        int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-        L[i] = (int8_t)(l + nmax);
-        float w = weight_of(i);
-        float fl = (float)l;
-        sumlx += (w * x[i]) * fl;
-        suml2 += (w * fl) * fl;
-    }
+    levels(iscale);
+    for (int i = 0; i < n; ++i) L[i] = (int8_t)(lv[i] + nmax);
+    sums();
     float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
     float best = scale * sumlx;
     for (int is = -9; is <= 9; ++is) {
         if (is == 0) continue;
         iscale = -(fnmax + 0.1f * (float)is) / vmax;
-        sumlx = 0.0f;
-        suml2 = 0.0f;
-        for (int i = 0; i < n; ++i) {
-            int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-            float w = weight_of(i);
-            float fl = (float)l;
-            sumlx += (w * x[i]) * fl;
-            suml2 += (w * fl) * fl;
-        }
+        levels(iscale);
+        sums();
         if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; ++i) {
-                int l = clampi(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-                L[i] = (int8_t)(l + nmax);
-            }
+            for (int i = 0; i < n; ++i) L[i] = (int8_t)(lv[i] + nmax);
             scale = sumlx / suml2;
             best = scale * sumlx;
         }
@@ -126,16 +134,17 @@ float solve_q3(int n, int nmax, const float* x, int8_t* L) {
 // searched over nstep+1 candidate grid scales with a weighted least-squares refit.
 // w == nullptr means w = x^2 (qkx3 only). qkx3 treats max <= min as degenerate, qkx2 only max == min.
 float solve_asymmetric(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min,
-                              uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad, bool qkx3) {
+                       uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad, bool qkx3) {
+    float ww[kMaxN] = {};
+    for (int i = 0; i < n; ++i) ww[i] = w ? w[i] : x[i] * x[i];
     float vmin = x[0], vmax = x[0];
-    float sum_w = w ? w[0] : x[0] * x[0];
+    float sum_w = ww[0];
     float sum_x = sum_w * x[0];
     for (int i = 1; i < n; ++i) {
         if (x[i] < vmin) vmin = x[i];
         if (x[i] > vmax) vmax = x[i];
-        float wi = w ? w[i] : x[i] * x[i];
-        sum_w += wi;
-        sum_x += wi * x[i];
+        sum_w += ww[i];
+        sum_x += ww[i] * x[i];
     }
     if (vmin > 0.0f) vmin = 0.0f;
     if (qkx3 ? (vmax <= vmin) : (vmax == vmin)) {
@@ -143,33 +152,46 @@ float solve_asymmetric(int n, int nmax, const float* x, const float* w, uint8_t*
         *the_min = -vmin;
         return 0.0f;
     }
+    float xm[kMaxN], t[kMaxN];
+    for (int i = 0; i < n; ++i) xm[i] = x[i] - vmin;
+    auto levels = [&](float isc, uint8_t* out) {
+        for (int i = 0; i < n; ++i) out[i] = (uint8_t)clampi(nearest_int(isc * xm[i]), 0, nmax);
+    };
+    // Weighted error of levels q under (sc, mn): sum of w * (err^2 or |err|), err = (sc*q + mn) - x.
+    auto error = [&](const uint8_t* q, float sc, float mn) {
+        for (int i = 0; i < n; ++i) {
+            float diff = (sc * (float)q[i] + mn) - x[i];
+            diff = use_mad ? std::fabs(diff) : diff * diff;
+            t[i] = ww[i] * diff;
+        }
+        float e = 0.0f;
+        for (int i = 0; i < n; ++i) e += t[i];
+        return e;
+    };
     const float fnmax = (float)nmax;
     float iscale = fnmax / (vmax - vmin);
     float scale = 1.0f / iscale;
-    float best = 0.0f;
-    for (int i = 0; i < n; ++i) {
-        int l = clampi(nearest_int(iscale * (x[i] - vmin)), 0, nmax);
-        L[i] = (uint8_t)l;
-        float diff = (scale * (float)L[i] + vmin) - x[i];
-        diff = use_mad ? std::fabs(diff) : diff * diff;
-        float wi = w ? w[i] : x[i] * x[i];
-        best += wi * diff;
-    }
+    levels(iscale, L);
+    float best = error(L, scale, vmin);
     if (nstep < 1) {
         *the_min = -vmin;
         return scale;
     }
     for (int is = 0; is <= nstep; ++is) {
         iscale = (rmin + rdelta * (float)is + fnmax) / (vmax - vmin);
+        levels(iscale, Laux);
+        float a[kMaxN], b[kMaxN], c[kMaxN];
+        for (int i = 0; i < n; ++i) {
+            const float fl = (float)Laux[i];
+            a[i] = ww[i] * fl;
+            b[i] = a[i] * fl;
+            c[i] = a[i] * x[i];
+        }
         float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f;
         for (int i = 0; i < n; ++i) {
-            int l = clampi(nearest_int(iscale * (x[i] - vmin)), 0, nmax);
-            Laux[i] = (uint8_t)l;
-            float wi = w ? w[i] : x[i] * x[i];
-            float fl = (float)l;
-            sum_l += wi * fl;
-            sum_l2 += (wi * fl) * fl;
-            sum_xl += (wi * fl) * x[i];
+            sum_l += a[i];
+            sum_l2 += b[i];
+            sum_xl += c[i];
         }
         float D = sum_w * sum_l2 - sum_l * sum_l;
         if (D > 0.0f) {
@@ -179,18 +201,15 @@ float solve_asymmetric(int n, int nmax, const float* x, const float* w, uint8_t*
                 this_min = 0.0f;
                 this_scale = sum_xl / sum_l2;
             }
-            float err = 0.0f;
-            for (int i = 0; i < n; ++i) {
-                float diff = (this_scale * (float)Laux[i] + this_min) - x[i];
-                diff = use_mad ? std::fabs(diff) : diff * diff;
-                float wi = w ? w[i] : x[i] * x[i];
-                err += wi * diff;
-            }
+            float err = error(Laux, this_scale, this_min);
             if (err < best) {
                 std::memcpy(L, Laux, (size_t)n);
                 best = err;
                 scale = this_scale;
+                // Later candidates are built on the new offset: ggml updates min in place, and both
+                // (max - min) and (x - min) use it from here on.
                 vmin = this_min;
+                for (int i = 0; i < n; ++i) xm[i] = x[i] - vmin;
             }
         }
     }
@@ -416,16 +435,22 @@ static void legacy_asym_impl(const float* x, uint8_t* out, int64_t n, const floa
 // IQ4_NL / IQ4_XS (quantize_row_iq4_nl_impl, ntry = 7)
 // ---------------------------------------------------------------------------------------------
 
-// Nearest entry of the sorted non-linear table; ties go to the upper entry.
-static int nearest_iq4(float v) {
-    if (v <= (float)kIq4nl[0]) return 0;
-    if (v >= (float)kIq4nl[15]) return 15;
-    int lo = 0, hi = 15;
-    while (hi - lo > 1) {
-        int mid = (lo + hi) / 2;
-        if (v < (float)kIq4nl[mid]) hi = mid; else lo = mid;
-    }
-    return v - (float)kIq4nl[hi - 1] < (float)kIq4nl[hi] - v ? hi - 1 : hi;
+// Nearest entry of the sorted non-linear table, ties to the upper entry (ggml's best_index_int8), computed
+// branch-free as the number of midpoints m_k between neighbours with !(v < m_k). Equivalent for every float:
+// the midpoints are exact, ggml's comparison v - a < b - v is exact near them (half-gaps <= 12 are below
+// |v|'s binade width there), v <= -127 gives 0, and v >= 113 or NaN gives 15 in both.
+constexpr float kIq4Mid[15] = {-115.5f, -93.5f, -74.0f, -57.0f, -42.0f, -28.5f, -16.0f, -4.5f,
+                               7.0f, 19.0f, 31.5f, 45.5f, 61.0f, 79.0f, 101.0f};
+
+static inline int nearest_iq4(float v) {
+    int idx = 0;
+    for (int k = 0; k < 15; ++k) idx += !(v < kIq4Mid[k]);
+    return idx;
+}
+
+// L[j] = nearest level of scale * x[j] for 32 values; kept apart from the (sequential) sums so it vectorizes.
+static inline void iq4_levels32(const float* __restrict x, float scale, uint8_t* __restrict L) {
+    for (int j = 0; j < 32; ++j) L[j] = (uint8_t)nearest_iq4(scale * x[j]);
 }
 
 // One super-block of `sbs` elements in 32-element sub-blocks. IQ4_NL: sbs = 32; IQ4_XS: sbs = 256.
@@ -462,10 +487,9 @@ static void iq4_superblock(int sbs, const float* x, const float* qw, uint8_t* d_
         float d = -vmax / k0;
         float id = 1.0f / d;
         float sumqx = 0.0f, sumq2 = 0.0f;
+        iq4_levels32(xb, id, Lb);
         for (int j = 0; j < 32; ++j) {
-            int l = nearest_iq4(id * xb[j]);
-            Lb[j] = (uint8_t)l;
-            float q = (float)kIq4nl[l];
+            float q = (float)kIq4nl[Lb[j]];
             sumqx += (w[j] * q) * xb[j];
             sumq2 += (w[j] * q) * q;
         }
@@ -475,9 +499,10 @@ static void iq4_superblock(int sbs, const float* x, const float* qw, uint8_t* d_
             id = (float)(itry + kIq4nl[0]) / vmax;
             sumqx = 0.0f;
             sumq2 = 0.0f;
+            uint8_t Lt[32];
+            iq4_levels32(xb, id, Lt);
             for (int j = 0; j < 32; ++j) {
-                int l = nearest_iq4(id * xb[j]);
-                float q = (float)kIq4nl[l];
+                float q = (float)kIq4nl[Lt[j]];
                 sumqx += (w[j] * q) * xb[j];
                 sumq2 += (w[j] * q) * q;
             }
@@ -499,7 +524,7 @@ static void iq4_superblock(int sbs, const float* x, const float* qw, uint8_t* d_
             int l = clampi(nearest_int(id * scales[ib]), -32, 31);
             const float dl = d * (float)l;
             const float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
-            for (int j = 0; j < 32; ++j) L[32 * ib + j] = (uint8_t)nearest_iq4(idl * x[32 * ib + j]);
+            iq4_levels32(x + 32 * ib, idl, L + 32 * ib);
             l += 32;
             uint8_t lo = (uint8_t)(l & 15), hi = (uint8_t)(l >> 4);
             if (ib % 2 == 0) scales_l[ib / 2] = lo; else scales_l[ib / 2] |= (uint8_t)(lo << 4);
@@ -509,7 +534,7 @@ static void iq4_superblock(int sbs, const float* x, const float* qw, uint8_t* d_
     } else {
         put_u16(d_out, half_from_float(scales[0]));
         const float id = scales[0] != 0.0f ? 1.0f / scales[0] : 0.0f;
-        for (int j = 0; j < sbs; ++j) L[j] = (uint8_t)nearest_iq4(id * x[j]);
+        for (int j = 0; j < sbs; j += 32) iq4_levels32(x + j, id, L + j);
     }
     for (int i = 0; i < sbs / 32; ++i) {
         for (int j = 0; j < 16; ++j) qs[16 * i + j] = (uint8_t)(L[32 * i + j] | (L[32 * i + 16 + j] << 4));
@@ -589,6 +614,28 @@ int64_t fabric_quantize(int type, const float* src, int64_t nrows, int64_t ncols
     uint8_t* out = static_cast<uint8_t*>(dst);
     parallel_rows(nrows, nthreads, [=](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) quantize_row(type, src + r * ncols, out + r * row_bytes, ncols, imatrix);
+    });
+    return nrows * row_bytes;
+}
+
+int64_t fabric_quantize_from(int type, int src_type, const void* src, int64_t nrows, int64_t ncols,
+                             const float* imatrix, void* dst, int nthreads) {
+    if (src_type == 0) return fabric_quantize(type, static_cast<const float*>(src), nrows, ncols, imatrix, dst, nthreads);
+    if (src_type != 1 && src_type != 30) return FABRIC_QERR_TYPE;
+    const int be = block_elems(type), bb = block_bytes(type);
+    if (be == 0) return FABRIC_QERR_TYPE;
+    if (nrows < 0 || ncols <= 0 || ncols % be != 0) return FABRIC_QERR_SHAPE;
+    const int64_t row_bytes = ncols / be * bb;
+    const uint16_t* in = static_cast<const uint16_t*>(src);
+    uint8_t* out = static_cast<uint8_t*>(dst);
+    parallel_rows(nrows, nthreads, [=](int64_t r0, int64_t r1) {
+        std::vector<float> row((size_t)ncols);
+        for (int64_t r = r0; r < r1; ++r) {
+            const uint16_t* h = in + r * ncols;
+            if (src_type == 1) fabric_quant_f16_to_f32(h, row.data(), ncols);
+            else fabric_quant_bf16_to_f32(h, row.data(), ncols);
+            quantize_row(type, row.data(), out + r * row_bytes, ncols, imatrix);
+        }
     });
     return nrows * row_bytes;
 }

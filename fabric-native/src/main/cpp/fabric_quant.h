@@ -43,6 +43,12 @@ int fabric_quant_block_bytes(int type);
 int64_t fabric_quantize(int type, const float* src, int64_t nrows, int64_t ncols, const float* imatrix,
                         void* dst, int nthreads);
 
+// As fabric_quantize, from F32 (src_type 0), F16 (1) or BF16 (30) rows: each row is decoded exactly into a
+// per-thread buffer and quantized, so no full F32 copy of the tensor is needed. Same bytes as decoding the
+// whole tensor first. Returns FABRIC_QERR_TYPE for another src_type.
+int64_t fabric_quantize_from(int type, int src_type, const void* src, int64_t nrows, int64_t ncols,
+                             const float* imatrix, void* dst, int nthreads);
+
 // Dequantizes nrows rows of ncols elements of blocks of the type into floats. Returns the floats
 // written, or a FABRIC_QERR_* code. Any bit pattern is accepted (fp16 NaN/Inf scales propagate).
 int64_t fabric_dequantize(int type, const void* src, int64_t nrows, int64_t ncols, float* dst, int nthreads);

@@ -15,7 +15,7 @@ namespace dq_scalar {
 #include "fabric_quant_dequant.inc"
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)  // GCC target pragmas
 #define FQ_HAVE_X86_VARIANTS 1
 #pragma GCC push_options
 #pragma GCC target("avx2,f16c")

@@ -2,6 +2,7 @@ package dev.fabric.quant;
 
 import dev.fabric.backend.cpu.CpuNative;
 import dev.fabric.backend.cpu.QuantNative;
+import dev.fabric.gguf.GgmlType;
 import java.util.Random;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -16,13 +17,16 @@ import org.bytedeco.javacpp.ShortPointer;
  * <p>Importance weights ({@code imatrix}) are one float per column, reused for every row: llama-quantize's
  * {@code in_sum2 / count} for the tensor. {@code null} selects each type's reference path, as llama-quantize does
  * for tensors the imatrix does not cover. Q8_0 ignores them.
+ *
+ * <p>{@code threads}: rows are split into that many contiguous ranges ({@code <= 0}: all hardware threads).
+ * The {@code ...At} variants take raw native addresses (a mapped GGUF tensor, a JavaCPP pointer's address).
  */
 public final class Quantizer {
     private static volatile int dequantizeVariant;
 
     static {
         QuantNative.load();
-        dequantizeVariant = QuantNative.fabric_quant_set_isa(CpuNative.fabric_cpu_features());
+        dequantizeVariant = QuantNative.fabric_quant_set_isa(CpuNative.fabric_cpu_features());   // as QuantNative did
     }
 
     private Quantizer() {}
@@ -70,6 +74,23 @@ public final class Quantizer {
             long wAddress = w == null ? 0 : w.address();
             check(QuantNative.fabric_quantize(t.ggmlTypeId(), srcAddress, nrows, ncols, wAddress, dstAddress, threads),
                     t, ncols);
+        }
+    }
+
+    /**
+     * Quantizes rows stored as F32, F16 or BF16 at a native address (e.g. a mapped GGUF tensor), decoding one row
+     * at a time per thread: no F32 copy of the whole tensor. Same bytes as decoding first.
+     */
+    public static void quantizeAt(QuantType t, GgmlType srcType, long srcAddress, long nrows, long ncols,
+                                  float[] imatrix, long dstAddress, int threads) {
+        if (srcType != GgmlType.F32 && srcType != GgmlType.F16 && srcType != GgmlType.BF16) {
+            throw new IllegalArgumentException("quantize reads F32, F16 or BF16 rows, not " + srcType);
+        }
+        checkQuantize(t, nrows, ncols, imatrix);
+        try (FloatPointer w = imatrix == null ? null : new FloatPointer(imatrix)) {
+            long wAddress = w == null ? 0 : w.address();
+            check(QuantNative.fabric_quantize_from(t.ggmlTypeId(), srcType.id(), srcAddress, nrows, ncols, wAddress,
+                    dstAddress, threads), t, ncols);
         }
     }
 
@@ -156,12 +177,30 @@ public final class Quantizer {
         }
     }
 
+    /** One timed quantize pass: elements, wall seconds and CPU seconds (the thread's with 1 thread, else the process's). */
+    public record BenchResult(QuantType type, long weights, int threads, boolean imatrix, double wallSeconds,
+                              double cpuSeconds) {
+        public double weightsPerSecond() {
+            return weights / wallSeconds;
+        }
+
+        public double weightsPerCpuSecond() {
+            return cpuSeconds > 0 ? weights / cpuSeconds : Double.NaN;
+        }
+    }
+
     /**
      * Throughput measurement for {@code fabric bench quantize}: quantizes {@code nrows x ncols} Gaussian floats
      * (fixed seed) with {@code threads} threads, with or without (random positive) importance weights, after one
-     * warm-up pass. Returns the seconds of the timed pass.
+     * warm-up pass. Returns the wall seconds of the timed pass.
      */
     public static double benchQuantize(QuantType t, long nrows, long ncols, boolean withImatrix, int threads, long seed) {
+        return benchQuantizeDetailed(t, nrows, ncols, withImatrix, threads, seed).wallSeconds();
+    }
+
+    /** As {@link #benchQuantize}, also reporting the process CPU time of the timed pass (robust on a busy machine). */
+    public static BenchResult benchQuantizeDetailed(QuantType t, long nrows, long ncols, boolean withImatrix, int threads,
+                                                    long seed) {
         checkShape(t, nrows, ncols);
         Random rnd = new Random(seed);
         float[] imatrix = null;
@@ -179,10 +218,28 @@ public final class Quantizer {
             src.position(0);
             long warm = Math.min(nrows, Math.max(1, 65536 / ncols));
             quantize(t, src, warm, ncols, imatrix, dst, threads);
+            // One thread runs on the calling thread: its CPU clock is precise. Otherwise the process clock.
+            boolean own = threads == 1;
+            long c0 = own ? threadCpuNanos() : processCpuNanos();
             long t0 = System.nanoTime();
             quantize(t, src, nrows, ncols, imatrix, dst, threads);
-            return (System.nanoTime() - t0) * 1e-9;
+            double wall = (System.nanoTime() - t0) * 1e-9;
+            long c1 = own ? threadCpuNanos() : processCpuNanos();
+            return new BenchResult(t, n, threads, withImatrix, wall, c0 < 0 ? Double.NaN : (c1 - c0) * 1e-9);
         }
+    }
+
+    private static long threadCpuNanos() {
+        var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        return mx.isCurrentThreadCpuTimeSupported() ? mx.getCurrentThreadCpuTime() : -1;
+    }
+
+    private static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     private static void checkShape(QuantType t, long nrows, long ncols) {

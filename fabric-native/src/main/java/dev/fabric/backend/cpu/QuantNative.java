@@ -15,10 +15,12 @@ import org.bytedeco.javacpp.annotation.Platform;
 @Platform(include = {"fabric_quant.h", "fabric_quant_common.h", "fabric_quant.cpp", "fabric_quant_kquants.cpp",
         "fabric_quant_dequant.cpp"})
 // fabric_cpu.h is included by fabric_quant_dequant.cpp for its FABRIC_ISA_* bits only; the features themselves
-// come from CpuNative.fabric_cpu_features() through fabric_quant_set_isa.
+// come from CpuNative.fabric_cpu_features() through fabric_quant_set_isa (called when this class loads).
 public final class QuantNative {
     static {
         Loader.load();
+        // Dequantize with the best build this CPU runs (every build gives the same floats).
+        fabric_quant_set_isa(CpuNative.fabric_cpu_features());
     }
 
     private QuantNative() {}
@@ -44,6 +46,10 @@ public final class QuantNative {
     public static native long fabric_quantize(int type, @Cast("const float*") long src, long nrows, long ncols,
                                               @Cast("const float*") long imatrix, @Cast("void*") long dst, int nthreads);
 
+    public static native long fabric_quantize_from(int type, int srcType, @Cast("const void*") long src, long nrows,
+                                                   long ncols, @Cast("const float*") long imatrix, @Cast("void*") long dst,
+                                                   int nthreads);
+
     public static native long fabric_dequantize(int type, BytePointer src, long nrows, long ncols, FloatPointer dst,
                                                 int nthreads);
 
@@ -59,4 +65,6 @@ public final class QuantNative {
     public static native void fabric_quant_bf16_to_f32(@Cast("const uint16_t*") long src, @Cast("float*") long dst, long n);
 
     public static native void fabric_quant_f32_to_f16(FloatPointer src, @Cast("uint16_t*") ShortPointer dst, long n);
+
+    public static native void fabric_quant_f32_to_f16(@Cast("const float*") long src, @Cast("uint16_t*") long dst, long n);
 }
