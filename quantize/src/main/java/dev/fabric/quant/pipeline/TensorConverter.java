@@ -3,11 +3,14 @@ package dev.fabric.quant.pipeline;
 import dev.fabric.backend.cpu.MmapNative;
 import dev.fabric.backend.cpu.QuantNative;
 import dev.fabric.gguf.GgmlType;
+import dev.fabric.quant.QuantType;
+import dev.fabric.quant.Quantizer;
 import dev.fabric.quant.preset.TypeChoice;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
+import java.util.Arrays;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.ShortPointer;
@@ -43,8 +46,13 @@ final class TensorConverter implements AutoCloseable {
     }
 
     static boolean isKernelType(GgmlType t) {
-        return t.isQuantized() && QuantNative.fabric_quant_block_elems(t.id()) == t.blockSize()
-                && QuantNative.fabric_quant_block_bytes(t.id()) == t.typeSize();
+        return kernel(t) != null;
+    }
+
+    /** The native kernel's type for {@code t}, or null when there is none. */
+    private static QuantType kernel(GgmlType t) {
+        QuantType q = QuantType.fromGgmlTypeId(t.id());
+        return q != null && q.blockSize() == t.blockSize() && q.typeSize() == t.typeSize() ? q : null;
     }
 
     /**
@@ -67,16 +75,18 @@ final class TensorConverter implements AutoCloseable {
         long inRow = from.rowBytes(ne0);
         long outRow = to.rowBytes(ne0);
         boolean perExpert = imatrix != null && imatrix.length == ne0 * ne2(shape);
-        try (FloatPointer w = imatrix == null ? null : new FloatPointer(imatrix)) {
-            for (long m = 0; m < matrices; m++) {
-                // llama.cpp quantizes 3-D (MoE) tensors one expert matrix at a time, with that expert's weights
-                long wAddr = w == null ? 0 : w.address() + 4L * ne0 * (perExpert ? m % ne2(shape) : 0);
-                for (long r = 0; r < ne1; r += chunkRows) {
-                    long n = Math.min(chunkRows, ne1 - r);
-                    long row = m * ne1 + r;
-                    long src = toF32(from, srcAddress + row * inRow, n, ne0);
-                    fromF32(to, src, n, ne0, wAddr, out.address() + row * outRow);
-                }
+        for (long m = 0; m < matrices; m++) {
+            // llama.cpp quantizes 3-D (MoE) tensors one expert matrix at a time, with that expert's weights
+            float[] w = imatrix;
+            if (imatrix != null && perExpert && ne2(shape) > 1) {
+                int off = (int) (ne0 * (m % ne2(shape)));
+                w = Arrays.copyOfRange(imatrix, off, off + (int) ne0);
+            }
+            for (long r = 0; r < ne1; r += chunkRows) {
+                long n = Math.min(chunkRows, ne1 - r);
+                long row = m * ne1 + r;
+                long src = toF32(from, srcAddress + row * inRow, n, ne0);
+                fromF32(to, src, n, ne0, w, out.address() + row * outRow);
             }
         }
         return out.address();
@@ -93,14 +103,14 @@ final class TensorConverter implements AutoCloseable {
         f32 = ensure(f32, 4 * count);
         long dst = f32.address();
         switch (from) {
-            case F16 -> QuantNative.fabric_quant_f16_to_f32(src, dst, count);
-            case BF16 -> QuantNative.fabric_quant_bf16_to_f32(src, dst, count);
-            default -> check(QuantNative.fabric_dequantize(from.id(), src, n, ne0, dst, threads), from, "dequantize");
+            case F16 -> Quantizer.f16ToF32At(src, dst, count);
+            case BF16 -> Quantizer.bf16ToF32At(src, dst, count);
+            default -> Quantizer.dequantizeAt(kernel(from), src, n, ne0, dst, threads);
         }
         return dst;
     }
 
-    private void fromF32(GgmlType to, long src, long n, long ne0, long imatrix, long dst) {
+    private void fromF32(GgmlType to, long src, long n, long ne0, float[] imatrix, long dst) {
         long count = n * ne0;
         switch (to) {
             case F32 -> copy(src, dst, 4 * count);
@@ -111,7 +121,7 @@ final class TensorConverter implements AutoCloseable {
                 }
             }
             case BF16 -> toBf16(src, dst, count);
-            default -> check(QuantNative.fabric_quantize(to.id(), src, n, ne0, imatrix, dst, threads), to, "quantize");
+            default -> Quantizer.quantizeAt(kernel(to), src, n, ne0, imatrix, dst, threads);
         }
     }
 
@@ -140,10 +150,6 @@ final class TensorConverter implements AutoCloseable {
 
     private static ByteBuffer view(long address, long bytes) {
         return MmapNative.window(address, bytes).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    private static void check(long rc, GgmlType t, String what) {
-        if (rc < 0) throw new IllegalStateException("native " + what + " of " + t + " failed with code " + rc);
     }
 
     private static BytePointer ensure(BytePointer p, long bytes) {
