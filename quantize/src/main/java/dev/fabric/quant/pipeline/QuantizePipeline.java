@@ -322,7 +322,6 @@ public final class QuantizePipeline {
         }
         try (w; TensorConverter conv = new TensorConverter(plan.request().effectiveThreads())) {
             in.advise(MmapNative.MADV_SEQUENTIAL);
-            long page = MmapNative.fabric_page_size();
             long written = 0;
             List<TypeChoice> choices = plan.choices();
             for (int i = 0; i < choices.size(); i++) {
@@ -338,7 +337,7 @@ public final class QuantizePipeline {
                 }
                 written += outBytes;
                 listener.tensorDone(i, c, src.byteSize(), outBytes);
-                release(src, page);
+                if (src.byteSize() > 0) TensorConverter.release(src.address(), src.byteSize());
             }
             w.finish();
             return Files.size(out);
@@ -375,17 +374,6 @@ public final class QuantizePipeline {
         } catch (IOException ignored) {
             // best effort at exit
         }
-    }
-
-    /**
-     * Drops the tensor's pages of the input mapping once it is written: they are file cache the kernel would
-     * reclaim anyway, but they count in the process's resident size, which should stay near one tensor.
-     */
-    private static void release(TensorData src, long page) {
-        if (src.byteSize() == 0 || page <= 0) return;
-        long start = (src.address() + page - 1) / page * page;
-        long end = (src.address() + src.byteSize()) / page * page;
-        if (end > start) MmapNative.fabric_madvise(start, end - start, MmapNative.MADV_DONTNEED);
     }
 
     private static FabricException ioFailure(Path out, IOException e) {

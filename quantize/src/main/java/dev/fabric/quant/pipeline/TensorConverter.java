@@ -87,10 +87,24 @@ final class TensorConverter implements AutoCloseable {
                 long row = m * ne1 + r;
                 long src = toF32(from, srcAddress + row * inRow, n, ne0);
                 fromF32(to, src, n, ne0, w, out.address() + row * outRow);
+                release(srcAddress + row * inRow, n * inRow);
             }
         }
         return out.address();
     }
+
+    /**
+     * Drops input pages already converted: they are file cache the kernel would reclaim anyway, but they count in
+     * the resident size, which should stay near one output tensor plus one chunk.
+     */
+    static void release(long address, long bytes) {
+        long page = PAGE;
+        long start = (address + page - 1) / page * page;
+        long end = (address + bytes) / page * page;
+        if (end > start) MmapNative.fabric_madvise(start, end - start, MmapNative.MADV_DONTNEED);
+    }
+
+    private static final long PAGE = Math.max(4096, MmapNative.fabric_page_size());
 
     private static long ne2(long[] shape) {
         return shape.length > 2 ? shape[2] : 1;
