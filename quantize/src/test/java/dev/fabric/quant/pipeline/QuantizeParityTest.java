@@ -57,8 +57,10 @@ class QuantizeParityTest {
     @MethodSource("outputs")
     void fileIsByteIdenticalToLlamaQuantize(RefOutput ref) throws IOException {
         Path out = tmp.resolve(ref.file());
-        QuantizePipeline.run(request(ref, out, 2), QuantizeListener.NONE);
+        QuantizeResult r = QuantizePipeline.run(request(ref, out, 2), QuantizeListener.NONE);
         String sha = sha256(out);
+        assertEquals(ref.size(), r.fileSize(), "file size in the summary");
+        assertEquals(ref.tensors().size(), r.total().tensors());
         String verdict = sha.equals(ref.sha256()) ? "ok" : explain(ref, out);
         TABLE.computeIfAbsent(ref.model(), k -> new TreeMap<>()).put(ref.preset() + (ref.imatrix() ? ".imat" : ""),
                 verdict);
