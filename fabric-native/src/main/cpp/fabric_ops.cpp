@@ -1,0 +1,661 @@
+// Fabric engine ops (see fabric_ops.h). Layout of this file: number formats, the thread pool, then one
+// section per op. Each op has a portable C++ kernel; the hot ones (matmul, attention) also have an
+// AVX-512 kernel chosen at run time from the CPU's features.
+#include "fabric_ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__)
+// GCC 12 warns inside its own AVX-512 headers (their "undefined" vectors): a false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#define FABRIC_X86 1
+#endif
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------
+// Number formats. IEEE binary16 and bfloat16 conversions, rounding to nearest even as F16C and ggml do.
+
+inline float f16_to_f32(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    const uint32_t exp = (h >> 10) & 0x1f;
+    const uint32_t mant = h & 0x3ff;
+    uint32_t bits;
+    if (exp == 0) {
+        // zero or subnormal: mant * 2^-24, exact in float
+        float f = (float)mant * 5.9604644775390625e-8f;
+        memcpy(&bits, &f, 4);
+        bits |= sign;
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (mant << 13);
+    }
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+inline uint16_t f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    const uint32_t sign = (x >> 16) & 0x8000;
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00 | ((ax >> 13) & 0x3ff));  // NaN stays NaN
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00);  // >= 65520 rounds to infinity
+    if (ax < 0x38800000u) {
+        // below 2^-14: the half subnormal grid has step 2^-24, the ulp of 0.5f, so the FPU's own
+        // round-to-nearest-even does the rounding
+        float a;
+        memcpy(&a, &ax, 4);
+        a += 0.5f;
+        uint32_t b;
+        memcpy(&b, &a, 4);
+        return (uint16_t)(sign | (b - 0x3f000000u));
+    }
+    const uint32_t odd = (ax >> 13) & 1;
+    ax += 0xc8000000u + 0xfffu + odd;  // rebias the exponent (-112 << 23) and round to nearest even
+    return (uint16_t)(sign | (ax >> 13));
+}
+
+inline float bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+inline uint16_t f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 64);  // quiet NaN
+    return (uint16_t)((u + (0x7fffu + ((u >> 16) & 1))) >> 16);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Thread pool: workers sleep on a condition variable between ops; an op splits into tasks that the
+// caller and the workers take from an atomic counter. One op runs at a time (callers are serialised).
+
+typedef void (*TaskFn)(void* ctx, int64_t task);
+
+class Pool {
+public:
+    void run(int64_t n_tasks, int threads, TaskFn fn, void* ctx) {
+        if (threads <= 0) threads = (int)std::max(1u, std::thread::hardware_concurrency());
+        if (threads <= 1 || n_tasks <= 1) {
+            for (int64_t t = 0; t < n_tasks; t++) fn(ctx, t);
+            return;
+        }
+        std::lock_guard<std::mutex> serial(call_mu_);
+        const int helpers = (int)std::min<int64_t>(threads - 1, n_tasks - 1);
+        {
+            std::unique_lock<std::mutex> lk(mu_);
+            while ((int)workers_.size() < helpers) {
+                const int id = (int)workers_.size();
+                workers_.emplace_back([this, id] { loop(id); });
+            }
+            fn_ = fn;
+            ctx_ = ctx;
+            n_tasks_ = n_tasks;
+            next_.store(0);
+            wanted_ = helpers;
+            remaining_ = helpers;
+            generation_++;
+        }
+        work_cv_.notify_all();
+        drain();
+        std::unique_lock<std::mutex> lk(mu_);
+        done_cv_.wait(lk, [this] { return remaining_ == 0; });
+    }
+
+    ~Pool() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stop_ = true;
+            generation_++;
+        }
+        work_cv_.notify_all();
+        for (auto& t : workers_) t.join();
+    }
+
+private:
+    void drain() {
+        for (;;) {
+            const int64_t t = next_.fetch_add(1);
+            if (t >= n_tasks_) return;
+            fn_(ctx_, t);
+        }
+    }
+
+    void loop(int id) {
+        uint64_t seen = 0;
+        for (;;) {
+            std::unique_lock<std::mutex> lk(mu_);
+            work_cv_.wait(lk, [&] { return generation_ != seen; });
+            seen = generation_;
+            if (stop_) return;
+            if (id >= wanted_) continue;
+            lk.unlock();
+            drain();
+            lk.lock();
+            if (--remaining_ == 0) done_cv_.notify_one();
+        }
+    }
+
+    std::mutex call_mu_, mu_;
+    std::condition_variable work_cv_, done_cv_;
+    std::vector<std::thread> workers_;
+    uint64_t generation_ = 0;
+    bool stop_ = false;
+    TaskFn fn_ = nullptr;
+    void* ctx_ = nullptr;
+    int64_t n_tasks_ = 0;
+    std::atomic<int64_t> next_{0};
+    int wanted_ = 0;
+    int remaining_ = 0;
+};
+
+Pool& pool() {
+    static Pool* p = new Pool();  // never destroyed: workers may outlive static destruction order
+    return *p;
+}
+
+// Runs body(begin, end) over [0, n) split into chunks of at least `grain` items.
+template <class F>
+void parallel_for(int64_t n, int64_t grain, int threads, F&& body) {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(1, grain);
+    const int64_t n_tasks = (n + grain - 1) / grain;
+    struct Ctx {
+        F* body;
+        int64_t n, grain;
+    } ctx{&body, n, grain};
+    pool().run(n_tasks, threads, [](void* c, int64_t t) {
+        Ctx* x = (Ctx*)c;
+        const int64_t b = t * x->grain;
+        (*x->body)(b, std::min(x->n, b + x->grain));
+    }, &ctx);
+}
+
+// Elementwise grain: large enough that a task is worth a wake-up.
+constexpr int64_t kGrain = 1 << 14;
+
+bool g_force_generic = false;
+
+bool has_avx512() {
+#if FABRIC_X86
+    static const bool yes = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }();
+    return yes && !g_force_generic;
+#else
+    return false;
+#endif
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Element types as the kernels see them: load one element as float.
+
+struct TF32 {
+    typedef float T;
+    static float get(const float* p, int64_t i) { return p[i]; }
+};
+struct TF16 {
+    typedef uint16_t T;
+    static float get(const uint16_t* p, int64_t i) { return f16_to_f32(p[i]); }
+};
+struct TBF16 {
+    typedef uint16_t T;
+    static float get(const uint16_t* p, int64_t i) { return bf16_to_f32(p[i]); }
+};
+
+void convert_row(int32_t type, const void* src, int64_t n, float* dst) {
+    switch (type) {
+        case FABRIC_TYPE_F32: memcpy(dst, src, (size_t)n * 4); break;
+        case FABRIC_TYPE_F16:
+            for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32(((const uint16_t*)src)[i]);
+            break;
+        case FABRIC_TYPE_BF16:
+            for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_f32(((const uint16_t*)src)[i]);
+            break;
+        default: abort();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// matmul. The work is a grid of tiles: a tile is RX rows of x against CW rows of w, each output one dot
+// product over k. Both operands are in the same "dot type" (F32, F16 or BF16), widened to F32 in registers
+// and accumulated in F32 with FMA. A new weight type adds a tile kernel for its block layout (or a
+// dequantize-row function for the generic path) and a dot type for x (e.g. Q8_0 for Q4_0, as ggml pairs them).
+
+constexpr int kTile = 4;  // RX, CW <= kTile
+
+template <class E>
+void tile_generic(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64_t k, int rx, int cw, float* y,
+                  int64_t ldy) {
+    const typename E::T* x = (const typename E::T*)xv;
+    const typename E::T* w = (const typename E::T*)wv;
+    for (int r = 0; r < rx; r++)
+        for (int c = 0; c < cw; c++) {
+            float acc = 0.0f;
+            const typename E::T* xr = x + r * ldx;
+            const typename E::T* wr = w + c * ldw;
+            for (int64_t i = 0; i < k; i++) acc += E::get(xr, i) * E::get(wr, i);
+            y[r * ldy + c] = acc;
+        }
+}
+
+typedef void (*TileFn)(const void* x, int64_t ldx, const void* w, int64_t ldw, int64_t k, int rx, int cw, float* y,
+                       int64_t ldy);
+
+#if FABRIC_X86
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c")
+
+struct V16F32 {
+    typedef float T;
+    static __m512 load(const float* p) { return _mm512_loadu_ps(p); }
+    static __m512 load_n(const float* p, int64_t n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p); }
+};
+struct V16F16 {
+    typedef uint16_t T;
+    static __m512 load(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p)); }
+    static __m512 load_n(const uint16_t* p, int64_t n) {
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16((__mmask16)((1u << n) - 1), p));
+    }
+};
+struct V16BF16 {
+    typedef uint16_t T;
+    static __m512 widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+    static __m512 load(const uint16_t* p) { return widen(_mm256_loadu_si256((const __m256i*)p)); }
+    static __m512 load_n(const uint16_t* p, int64_t n) {
+        return widen(_mm256_maskz_loadu_epi16((__mmask16)((1u << n) - 1), p));
+    }
+};
+
+template <class V, int RX, int CW>
+void tile_avx512_fixed(const typename V::T* x, int64_t ldx, const typename V::T* w, int64_t ldw, int64_t k,
+                       float* y, int64_t ldy) {
+    __m512 acc[RX][CW];
+    for (int r = 0; r < RX; r++)
+        for (int c = 0; c < CW; c++) acc[r][c] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= k; i += 16) {
+        __m512 wv[CW];
+        for (int c = 0; c < CW; c++) wv[c] = V::load(w + c * ldw + i);
+        for (int r = 0; r < RX; r++) {
+            const __m512 xv = V::load(x + r * ldx + i);
+            for (int c = 0; c < CW; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
+        }
+    }
+    if (i < k) {
+        const int64_t rest = k - i;
+        __m512 wv[CW];
+        for (int c = 0; c < CW; c++) wv[c] = V::load_n(w + c * ldw + i, rest);
+        for (int r = 0; r < RX; r++) {
+            const __m512 xv = V::load_n(x + r * ldx + i, rest);
+            for (int c = 0; c < CW; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < RX; r++)
+        for (int c = 0; c < CW; c++) y[r * ldy + c] = _mm512_reduce_add_ps(acc[r][c]);
+}
+
+template <class V>
+void tile_avx512(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64_t k, int rx, int cw, float* y,
+                 int64_t ldy) {
+    typedef void (*Fixed)(const typename V::T*, int64_t, const typename V::T*, int64_t, int64_t, float*, int64_t);
+    static const Fixed table[kTile][kTile] = {
+        {tile_avx512_fixed<V, 1, 1>, tile_avx512_fixed<V, 1, 2>, tile_avx512_fixed<V, 1, 3>, tile_avx512_fixed<V, 1, 4>},
+        {tile_avx512_fixed<V, 2, 1>, tile_avx512_fixed<V, 2, 2>, tile_avx512_fixed<V, 2, 3>, tile_avx512_fixed<V, 2, 4>},
+        {tile_avx512_fixed<V, 3, 1>, tile_avx512_fixed<V, 3, 2>, tile_avx512_fixed<V, 3, 3>, tile_avx512_fixed<V, 3, 4>},
+        {tile_avx512_fixed<V, 4, 1>, tile_avx512_fixed<V, 4, 2>, tile_avx512_fixed<V, 4, 3>, tile_avx512_fixed<V, 4, 4>},
+    };
+    table[rx - 1][cw - 1]((const typename V::T*)xv, ldx, (const typename V::T*)wv, ldw, k, y, ldy);
+}
+
+// Converts n F32 values to F16 / BF16 eight or sixteen at a time (same rounding as the scalar code).
+void to_f16_avx512(const float* x, int64_t n, uint16_t* y) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i*)(y + i), _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = f32_to_f16(x[i]);
+}
+
+float dot_f32_avx512(const float* a, const float* b, int64_t n) {
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+// acc[0..n) += s * v[0..n)
+template <class V>
+void axpy_avx512(float s, const typename V::T* v, int64_t n, float* acc) {
+    const __m512 sv = _mm512_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(acc + i, _mm512_fmadd_ps(sv, V::load(v + i), _mm512_loadu_ps(acc + i)));
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        const __m512 a = _mm512_maskz_loadu_ps(m, acc + i);
+        _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(sv, V::load_n(v + i, n - i), a));
+    }
+}
+
+#pragma GCC pop_options
+#endif
+
+TileFn tile_for(int32_t type) {
+#if FABRIC_X86
+    if (has_avx512()) {
+        switch (type) {
+            case FABRIC_TYPE_F32: return tile_avx512<V16F32>;
+            case FABRIC_TYPE_F16: return tile_avx512<V16F16>;
+            case FABRIC_TYPE_BF16: return tile_avx512<V16BF16>;
+        }
+    }
+#endif
+    switch (type) {
+        case FABRIC_TYPE_F32: return tile_generic<TF32>;
+        case FABRIC_TYPE_F16: return tile_generic<TF16>;
+        case FABRIC_TYPE_BF16: return tile_generic<TBF16>;
+    }
+    return nullptr;
+}
+
+void to_f16(const float* x, int64_t n, uint16_t* y) {
+#if FABRIC_X86
+    if (has_avx512()) {
+        to_f16_avx512(x, n, y);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) y[i] = f32_to_f16(x[i]);
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+#if FABRIC_X86
+    if (has_avx512()) return dot_f32_avx512(a, b, n);
+#endif
+    float acc = 0.0f;
+    for (int64_t i = 0; i < n; i++) acc += a[i] * b[i];
+    return acc;
+}
+
+}  // namespace
+
+// =========================================================================================================
+// C surface
+
+extern "C" {
+
+int32_t fabric_type_supported(int32_t type) {
+    return type == FABRIC_TYPE_F32 || type == FABRIC_TYPE_F16 || type == FABRIC_TYPE_BF16;
+}
+
+int64_t fabric_row_bytes(int32_t type, int64_t n) {
+    if (n < 0) return -1;
+    switch (type) {
+        case FABRIC_TYPE_F32: return n * 4;
+        case FABRIC_TYPE_F16:
+        case FABRIC_TYPE_BF16: return n * 2;
+    }
+    return -1;
+}
+
+void* fabric_alloc(int64_t bytes) {
+    const size_t size = (size_t)((std::max<int64_t>(bytes, 1) + 63) / 64 * 64);
+    void* p = aligned_alloc(64, size);
+    if (p) memset(p, 0, size);
+    return p;
+}
+
+void fabric_free(void* p) { free(p); }
+
+const char* fabric_ops_variant(void) { return has_avx512() ? "avx512" : "generic"; }
+
+void fabric_ops_force_generic(int32_t on) { g_force_generic = on != 0; }
+
+void fabric_convert_f32(const float* x, int64_t n, int32_t type, void* y, int32_t threads) {
+    parallel_for(n, kGrain, threads, [&](int64_t b, int64_t e) {
+        switch (type) {
+            case FABRIC_TYPE_F32: memcpy((float*)y + b, x + b, (size_t)(e - b) * 4); break;
+            case FABRIC_TYPE_F16: to_f16(x + b, e - b, (uint16_t*)y + b); break;
+            case FABRIC_TYPE_BF16:
+                for (int64_t i = b; i < e; i++) ((uint16_t*)y)[i] = f32_to_bf16(x[i]);
+                break;
+            default: abort();
+        }
+    });
+}
+
+int64_t fabric_op_get_rows(int32_t type, const void* table, int64_t n_rows, int64_t row_len, const int32_t* ids,
+                           int64_t n_ids, float* out, int32_t threads) {
+    for (int64_t i = 0; i < n_ids; i++)
+        if (ids[i] < 0 || ids[i] >= n_rows) return i;
+    const int64_t rb = fabric_row_bytes(type, row_len);
+    parallel_for(n_ids, std::max<int64_t>(1, kGrain / std::max<int64_t>(row_len, 1)), threads,
+                 [&](int64_t b, int64_t e) {
+                     for (int64_t i = b; i < e; i++)
+                         convert_row(type, (const char*)table + ids[i] * rb, row_len, out + i * row_len);
+                 });
+    return -1;
+}
+
+void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const float* x, int64_t m, float* y,
+                      int32_t threads) {
+    if (n <= 0 || m <= 0) return;
+    const TileFn tile = tile_for(wtype);
+    if (!tile) abort();
+    // x in the weight's dot type (ggml's vec_dot_type: F16 for F16, BF16 for BF16, F32 for F32)
+    std::vector<uint16_t> xh;
+    const void* xd = x;
+    if (wtype != FABRIC_TYPE_F32) {
+        xh.resize((size_t)(m * k));
+        fabric_convert_f32(x, m * k, wtype, xh.data(), threads);
+        xd = xh.data();
+    }
+    const int64_t esz = wtype == FABRIC_TYPE_F32 ? 4 : 2;
+    // Task = a block of w rows (kept hot in L1/L2 while all x rows of the block stream past) by a block of
+    // x rows. Small m (token generation) splits over w rows only.
+    const int64_t wb = 16, xb = 64;
+    const int64_t n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
+    struct Ctx {
+        TileFn tile;
+        const char *x, *w;
+        int64_t n, k, m, esz, wb, xb, n_wb;
+        float* y;
+    } ctx{tile, (const char*)xd, (const char*)w, n, k, m, esz, wb, xb, n_wb, y};
+    parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; t++) {
+            const int64_t w0 = (t % ctx.n_wb) * ctx.wb, w1 = std::min(ctx.n, w0 + ctx.wb);
+            const int64_t x0 = (t / ctx.n_wb) * ctx.xb, x1 = std::min(ctx.m, x0 + ctx.xb);
+            for (int64_t c = w0; c < w1; c += kTile) {
+                const int cw = (int)std::min<int64_t>(kTile, w1 - c);
+                for (int64_t r = x0; r < x1; r += kTile) {
+                    const int rx = (int)std::min<int64_t>(kTile, x1 - r);
+                    ctx.tile(ctx.x + r * ctx.k * ctx.esz, ctx.k, ctx.w + c * ctx.k * ctx.esz, ctx.k, ctx.k, rx, cw,
+                             ctx.y + r * ctx.n + c, ctx.n);
+                }
+            }
+        }
+    });
+}
+
+void fabric_op_rms_norm(const float* x, int64_t rows, int64_t n, float eps, float* y, int32_t threads) {
+    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; r++) {
+            const float* xr = x + r * n;
+            double sum = 0.0;
+            for (int64_t i = 0; i < n; i++) sum += (double)(xr[i] * xr[i]);
+            const float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
+            float* yr = y + r * n;
+            for (int64_t i = 0; i < n; i++) yr[i] = xr[i] * scale;
+        }
+    });
+}
+
+void fabric_op_rope(const float* x, int64_t n_tokens, int64_t n_head, int64_t head_dim, int64_t n_rot,
+                    const int32_t* pos, float theta_base, int32_t mode, float* y, int32_t threads) {
+    const float theta_scale = powf(theta_base, -2.0f / (float)n_rot);
+    const int64_t half = n_rot / 2;
+    parallel_for(n_tokens, 1, threads, [&](int64_t b, int64_t e) {
+        std::vector<float> cs((size_t)n_rot);
+        for (int64_t t = b; t < e; t++) {
+            // angles pos * theta_scale^i by repeated multiplication in float, as ggml's rope cache does
+            float theta = (float)pos[t];
+            for (int64_t i = 0; i < half; i++) {
+                cs[2 * i] = cosf(theta);
+                cs[2 * i + 1] = sinf(theta);
+                theta *= theta_scale;
+            }
+            for (int64_t h = 0; h < n_head; h++) {
+                const float* xh = x + (t * n_head + h) * head_dim;
+                float* yh = y + (t * n_head + h) * head_dim;
+                for (int64_t i = 0; i < half; i++) {
+                    const int64_t i0 = mode == FABRIC_ROPE_NEOX ? i : 2 * i;
+                    const int64_t i1 = mode == FABRIC_ROPE_NEOX ? i + half : 2 * i + 1;
+                    const float c = cs[2 * i], s = cs[2 * i + 1];
+                    const float x0 = xh[i0], x1 = xh[i1];
+                    yh[i0] = x0 * c - x1 * s;
+                    yh[i1] = x0 * s + x1 * c;
+                }
+                if (yh != xh)
+                    for (int64_t i = n_rot; i < head_dim; i++) yh[i] = xh[i];
+            }
+        }
+    });
+}
+
+void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t head_dim, int32_t kv_type,
+                         const void* k, const void* v, int64_t n_kv, int64_t n_head_kv, int64_t kv_stride,
+                         int64_t q_pos0, float scale, float* out, int32_t threads) {
+    const int64_t group = n_head / n_head_kv;
+    const int64_t esz = kv_type == FABRIC_TYPE_F32 ? 4 : 2;
+    const bool simd = has_avx512();
+    parallel_for(n_q * n_head, 1, threads, [&](int64_t b, int64_t e) {
+        std::vector<float> s((size_t)n_kv), qf((size_t)head_dim), kf((size_t)head_dim), acc((size_t)head_dim);
+        std::vector<uint16_t> qh((size_t)head_dim);
+        for (int64_t task = b; task < e; task++) {
+            const int64_t i = task / n_head, h = task % n_head, g = h / group;
+            const int64_t visible = std::min(n_kv, q_pos0 + i + 1);
+            const float* qi = q + (i * n_head + h) * head_dim;
+            // q meets F16 keys in F16, like the products of llama.cpp's F16 KV cache
+            if (kv_type == FABRIC_TYPE_F16) {
+                to_f16(qi, head_dim, qh.data());
+                for (int64_t d = 0; d < head_dim; d++) qf[d] = f16_to_f32(qh[d]);
+            } else {
+                memcpy(qf.data(), qi, (size_t)head_dim * 4);
+            }
+            float mx = -INFINITY;
+            for (int64_t j = 0; j < visible; j++) {
+                const char* kj = (const char*)k + (j * kv_stride + g * head_dim) * esz;
+                const float* kr;
+                if (kv_type == FABRIC_TYPE_F32) {
+                    kr = (const float*)kj;
+                } else {
+                    convert_row(kv_type, kj, head_dim, kf.data());
+                    kr = kf.data();
+                }
+                s[j] = dot_f32(qf.data(), kr, head_dim) * scale;
+                mx = std::max(mx, s[j]);
+            }
+            double sum = 0.0;
+            for (int64_t j = 0; j < visible; j++) {
+                s[j] = expf(s[j] - mx);
+                sum += s[j];
+            }
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            for (int64_t j = 0; j < visible; j++) {
+                const char* vj = (const char*)v + (j * kv_stride + g * head_dim) * esz;
+#if FABRIC_X86
+                if (simd) {
+                    if (kv_type == FABRIC_TYPE_F32) axpy_avx512<V16F32>(s[j], (const float*)vj, head_dim, acc.data());
+                    else axpy_avx512<V16F16>(s[j], (const uint16_t*)vj, head_dim, acc.data());
+                    continue;
+                }
+#endif
+                (void)simd;
+                convert_row(kv_type, vj, head_dim, kf.data());
+                for (int64_t d = 0; d < head_dim; d++) acc[d] += s[j] * kf[d];
+            }
+            const float inv = (float)(1.0 / sum);
+            float* o = out + (i * n_head + h) * head_dim;
+            for (int64_t d = 0; d < head_dim; d++) o[d] = acc[d] * inv;
+        }
+    });
+}
+
+void fabric_op_softmax(const float* x, int64_t rows, int64_t n, float* y, int32_t threads) {
+    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; r++) {
+            const float* xr = x + r * n;
+            float* yr = y + r * n;
+            float mx = -INFINITY;
+            for (int64_t i = 0; i < n; i++) mx = std::max(mx, xr[i]);
+            double sum = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+                yr[i] = expf(xr[i] - mx);
+                sum += yr[i];
+            }
+            const float inv = (float)(1.0 / sum);
+            for (int64_t i = 0; i < n; i++) yr[i] *= inv;
+        }
+    });
+}
+
+void fabric_op_swiglu(const float* gate, const float* up, int64_t n, float* y, int32_t threads) {
+    parallel_for(n, kGrain, threads, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; i++) {
+            const float g = gate[i];
+            y[i] = g / (1.0f + expf(-g)) * up[i];
+        }
+    });
+}
+
+void fabric_op_add(const float* a, int64_t rows, int64_t n, const float* b, int64_t b_rows, float* y,
+                   int32_t threads) {
+    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; r++) {
+            const float* br = b + (r % b_rows) * n;
+            for (int64_t i = 0; i < n; i++) y[r * n + i] = a[r * n + i] + br[i];
+        }
+    });
+}
+
+void fabric_op_mul(const float* a, int64_t rows, int64_t n, const float* b, int64_t b_rows, float* y,
+                   int32_t threads) {
+    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; r++) {
+            const float* br = b + (r % b_rows) * n;
+            for (int64_t i = 0; i < n; i++) y[r * n + i] = a[r * n + i] * br[i];
+        }
+    });
+}
+
+void fabric_op_scale(const float* a, int64_t n, float s, float* y, int32_t threads) {
+    parallel_for(n, kGrain, threads, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; i++) y[i] = a[i] * s;
+    });
+}
+
+}  // extern "C"
