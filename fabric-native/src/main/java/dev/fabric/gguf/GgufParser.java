@@ -195,11 +195,14 @@ final class GgufParser {
         long nKvAt = pos();
         long nKv = i64("metadata count");
         if (nTensors < 0 || nTensors > remaining() / MIN_TENSOR_INFO)
-            throw error("tensor count " + Long.toUnsignedString(nTensors) + " is impossible for a file of "
-                    + fileSize + " bytes", nTensorsAt);
+            throw error("tensor count " + Long.toUnsignedString(nTensors) + " is impossible: the " + remaining()
+                    + " bytes left in the file hold at most " + remaining() / MIN_TENSOR_INFO + " tensor infos of "
+                    + MIN_TENSOR_INFO + "+ bytes (truncated or corrupt)", nTensorsAt);
         if (nKv < 0 || nKv > (remaining() - nTensors * MIN_TENSOR_INFO) / MIN_KV)
-            throw error("metadata count " + Long.toUnsignedString(nKv) + " is impossible for a file of "
-                    + fileSize + " bytes", nKvAt);
+            throw error("metadata count " + Long.toUnsignedString(nKv) + " is impossible: the " + remaining()
+                    + " bytes left in the file (less the tensor infos) hold at most "
+                    + Math.max(0, (remaining() - nTensors * MIN_TENSOR_INFO) / MIN_KV) + " entries of " + MIN_KV
+                    + "+ bytes (truncated or corrupt)", nKvAt);
 
         LinkedHashMap<String, GgufValue> kv = new LinkedHashMap<>();
         for (long i = 0; i < nKv; i++) {

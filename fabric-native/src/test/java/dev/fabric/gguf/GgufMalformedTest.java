@@ -33,6 +33,10 @@ class GgufMalformedTest {
         return e;
     }
 
+    private byte[] counts(byte[] f, long nTensors, long nKv) {
+        return patchU64(patchU64(f, s.at("n_tensors"), nTensors), s.at("n_kv"), nKv);
+    }
+
     private static String off(int at) {
         return "(at byte offset " + at + ")";
     }
@@ -64,11 +68,19 @@ class GgufMalformedTest {
         bad(Arrays.copyOf(good, 3), "not a GGUF file: only 3 bytes");
         bad(Arrays.copyOf(good, s.at("n_tensors")), "truncated: tensor count needs 8 bytes", off(8));
         bad(Arrays.copyOf(good, s.at("n_kv")), "truncated: metadata count", off(16));
-        bad(Arrays.copyOf(good, s.at("kvs")), "metadata count 17 is impossible", off(16));
-        bad(Arrays.copyOf(good, s.at("type.test.u32")), "truncated", "value type of 'test.u32'");
-        bad(Arrays.copyOf(good, s.at("key.test.u32") + 9), "length of key of metadata entry #6 7 is larger");
+        bad(Arrays.copyOf(good, s.at("kvs")), "tensor count 3 is impossible: the 0 bytes left", off(8));
+        bad(patchU64(Arrays.copyOf(good, s.at("kvs") + 40), s.at("n_tensors"), 0), "metadata count 17 is impossible",
+                "hold at most 3 entries", off(16));
+        // with counts small enough to pass the up-front size check, the cut is found at the field itself
+        bad(counts(Arrays.copyOf(good, s.at("type.test.u32")), 0, 7), "truncated: value type of 'test.u32' needs 4",
+                off(s.at("type.test.u32")));
+        bad(counts(Arrays.copyOf(good, s.at("key.test.u32") + 9), 0, 7),
+                "length of key of metadata entry #6 8 is larger than the rest of the file allows (1 bytes left",
+                off(s.at("key.test.u32")));
+        bad(counts(Arrays.copyOf(good, s.at("val.test.bool")), 0, 10), "truncated: value of 'test.bool' needs 1");
         bad(Arrays.copyOf(good, s.at("infos")), "truncated", "name of tensor #0");
-        bad(Arrays.copyOf(good, s.at("ne1.b")), "truncated", "ne[1] of tensor 'b'");
+        bad(counts(Arrays.copyOf(good, s.at("ne1.b")), 1, 17), "truncated: ne[1] of tensor 'b' needs 8",
+                off(s.at("ne1.b")));
         bad(Arrays.copyOf(good, s.at("offset.a")), "truncated", "data offset of tensor 'a'");
         bad(Arrays.copyOf(good, s.at("infos_end")), "data section would start at " + s.at("data"));
         bad(Arrays.copyOf(good, s.at("data")), "tensor 'b' data [0, 0+68)", "past the end of the file");
