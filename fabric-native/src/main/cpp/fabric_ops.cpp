@@ -392,6 +392,16 @@ void to_f16(const float* x, int64_t n, uint16_t* y) {
     for (int64_t i = 0; i < n; i++) y[i] = f32_to_f16(x[i]);
 }
 
+void axpy_f32(float a, const float* x, int64_t n, float* y) {
+#if FABRIC_X86
+    if (has_avx512()) {
+        axpy_avx512<V16F32>(a, x, n, y);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
 #if FABRIC_X86
     if (has_avx512()) return dot_f32_avx512(a, b, n);
@@ -550,33 +560,52 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
                          const void* k, const void* v, int64_t n_kv, int64_t n_head_kv, int64_t kv_stride,
                          int64_t q_pos0, float scale, float* out, int32_t threads) {
     const int64_t group = n_head / n_head_kv;
-    const int64_t esz = kv_type == FABRIC_TYPE_F32 ? 4 : 2;
-    const bool simd = has_avx512();
     parallel_for(n_q * n_head, 1, threads, [&](int64_t b, int64_t e) {
-        std::vector<float> s((size_t)n_kv), qf((size_t)head_dim), kf((size_t)head_dim), acc((size_t)head_dim);
+        std::vector<float> s((size_t)n_kv), qf((size_t)head_dim), row((size_t)head_dim), acc((size_t)head_dim);
         std::vector<uint16_t> qh((size_t)head_dim);
         for (int64_t task = b; task < e; task++) {
             const int64_t i = task / n_head, h = task % n_head, g = h / group;
             const int64_t visible = std::min(n_kv, q_pos0 + i + 1);
             const float* qi = q + (i * n_head + h) * head_dim;
-            // q meets F16 keys in F16, like the products of llama.cpp's F16 KV cache
+            float* o = out + (i * n_head + h) * head_dim;
             if (kv_type == FABRIC_TYPE_F16) {
+                // llama.cpp's CPU flash attention over an F16 cache: q rounded to F16, scores from exact F16
+                // products summed in double, one pass of online softmax with the V sum kept in F16 (rounded
+                // after every update), then divided by the F32 softmax denominator.
+                const uint16_t* kc = (const uint16_t*)k;
+                const uint16_t* vc = (const uint16_t*)v;
                 to_f16(qi, head_dim, qh.data());
                 for (int64_t d = 0; d < head_dim; d++) qf[d] = f16_to_f32(qh[d]);
-            } else {
-                memcpy(qf.data(), qi, (size_t)head_dim * 4);
+                float mx = -INFINITY, sum = 0.0f;
+                std::fill(acc.begin(), acc.end(), 0.0f);
+                for (int64_t j = 0; j < visible; j++) {
+                    const uint16_t* kj = kc + j * kv_stride + g * head_dim;
+                    double dot = 0.0;
+                    for (int64_t d = 0; d < head_dim; d++) dot += (double)(qf[d] * f16_to_f32(kj[d]));
+                    const float sj = (float)dot * scale;
+                    float ms = 1.0f, vs = 1.0f;
+                    if (sj > mx) {
+                        ms = expf(mx - sj);
+                        mx = sj;
+                        for (int64_t d = 0; d < head_dim; d++) acc[d] = f16_to_f32(f32_to_f16(acc[d] * ms));
+                    } else {
+                        vs = expf(sj - mx);
+                    }
+                    const uint16_t* vj = vc + j * kv_stride + g * head_dim;
+                    for (int64_t d = 0; d < head_dim; d++)
+                        acc[d] = f16_to_f32(f32_to_f16(fmaf(f16_to_f32(vj[d]), vs, acc[d])));
+                    sum = fmaf(sum, ms, vs);
+                }
+                const float inv = 1.0f / sum;
+                for (int64_t d = 0; d < head_dim; d++) o[d] = acc[d] * inv;
+                continue;
             }
+            // F32 cache: exact two-pass softmax in F32 with a double denominator
+            const float* kc = (const float*)k;
+            const float* vc = (const float*)v;
             float mx = -INFINITY;
             for (int64_t j = 0; j < visible; j++) {
-                const char* kj = (const char*)k + (j * kv_stride + g * head_dim) * esz;
-                const float* kr;
-                if (kv_type == FABRIC_TYPE_F32) {
-                    kr = (const float*)kj;
-                } else {
-                    convert_row(kv_type, kj, head_dim, kf.data());
-                    kr = kf.data();
-                }
-                s[j] = dot_f32(qf.data(), kr, head_dim) * scale;
+                s[j] = dot_f32(qi, kc + j * kv_stride + g * head_dim, head_dim) * scale;
                 mx = std::max(mx, s[j]);
             }
             double sum = 0.0;
@@ -585,21 +614,8 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
                 sum += s[j];
             }
             std::fill(acc.begin(), acc.end(), 0.0f);
-            for (int64_t j = 0; j < visible; j++) {
-                const char* vj = (const char*)v + (j * kv_stride + g * head_dim) * esz;
-#if FABRIC_X86
-                if (simd) {
-                    if (kv_type == FABRIC_TYPE_F32) axpy_avx512<V16F32>(s[j], (const float*)vj, head_dim, acc.data());
-                    else axpy_avx512<V16F16>(s[j], (const uint16_t*)vj, head_dim, acc.data());
-                    continue;
-                }
-#endif
-                (void)simd;
-                convert_row(kv_type, vj, head_dim, kf.data());
-                for (int64_t d = 0; d < head_dim; d++) acc[d] += s[j] * kf[d];
-            }
+            for (int64_t j = 0; j < visible; j++) axpy_f32(s[j], vc + j * kv_stride + g * head_dim, head_dim, acc.data());
             const float inv = (float)(1.0 / sum);
-            float* o = out + (i * n_head + h) * head_dim;
             for (int64_t d = 0; d < head_dim; d++) o[d] = acc[d] * inv;
         }
     });

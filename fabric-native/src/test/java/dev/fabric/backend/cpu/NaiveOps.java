@@ -81,7 +81,8 @@ final class NaiveOps {
 
     /**
      * Causal GQA attention: q [nQ, heads, d]; k, v [nKv, kvHeads, d] (values as stored); query i at position
-     * qPos0 + i sees keys 0..qPos0+i. q is rounded to F16 when the cache is F16.
+     * qPos0 + i sees keys 0..qPos0+i. F32 cache: exact softmax in double. F16 cache: the documented llama.cpp
+     * flash-attention numerics (q in F16, online softmax, the V sum rounded to F16 after every update).
      */
     static double[] attention(float[] q, int nQ, int heads, int d, float[] k, float[] v, int nKv, int kvHeads,
             int qPos0, float scale, boolean f16Cache) {
@@ -89,15 +90,32 @@ final class NaiveOps {
         int group = heads / kvHeads;
         for (int i = 0; i < nQ; i++)
             for (int h = 0; h < heads; h++) {
-                int g = h / group, visible = Math.min(nKv, qPos0 + i + 1);
+                int g = h / group, visible = Math.min(nKv, qPos0 + i + 1), o = (i * heads + h) * d;
+                if (f16Cache) {
+                    float mx = Float.NEGATIVE_INFINITY, sum = 0;
+                    float[] acc = new float[d];
+                    for (int j = 0; j < visible; j++) {
+                        double dot = 0;
+                        for (int e = 0; e < d; e++) dot += f16(q[o + e]) * k[(j * kvHeads + g) * d + e];
+                        float s = (float) dot * scale, ms = 1, vs = 1;
+                        if (s > mx) {
+                            ms = (float) Math.exp(mx - s);
+                            mx = s;
+                            for (int e = 0; e < d; e++) acc[e] = f16(acc[e] * ms);
+                        } else {
+                            vs = (float) Math.exp(s - mx);
+                        }
+                        for (int e = 0; e < d; e++) acc[e] = f16(Math.fma(v[(j * kvHeads + g) * d + e], vs, acc[e]));
+                        sum = Math.fma(sum, ms, vs);
+                    }
+                    for (int e = 0; e < d; e++) out[o + e] = acc[e] / sum;
+                    continue;
+                }
                 double[] s = new double[visible];
                 double mx = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < visible; j++) {
                     double dot = 0;
-                    for (int e = 0; e < d; e++) {
-                        float qe = q[(i * heads + h) * d + e];
-                        dot += (double) (f16Cache ? f16(qe) : qe) * k[(j * kvHeads + g) * d + e];
-                    }
+                    for (int e = 0; e < d; e++) dot += (double) q[o + e] * k[(j * kvHeads + g) * d + e];
                     s[j] = dot * scale;
                     mx = Math.max(mx, s[j]);
                 }
@@ -106,7 +124,7 @@ final class NaiveOps {
                 for (int e = 0; e < d; e++) {
                     double acc = 0;
                     for (int j = 0; j < visible; j++) acc += s[j] * v[(j * kvHeads + g) * d + e];
-                    out[(i * heads + h) * d + e] = acc / sum;
+                    out[o + e] = acc / sum;
                 }
             }
         return out;

@@ -235,8 +235,10 @@ class OpsTest {
         float scale = (float) (1 / Math.sqrt(d));
         b.attention(f32(b, q, nQ, heads, d), kt, vt, nKv, nKv - nQ, scale, o);
         double[] want = NaiveOps.attention(q, nQ, heads, d, k, v, nKv, kvHeads, nKv - nQ, scale, kvType == DType.F16);
-        // outputs are convex combinations of v (|v| ~ 1): an absolute bound
-        assertClose("attention", want, b.readFloats(o), ones(want.length), 2e-5);
+        // outputs are convex combinations of v (|v| ~ 1): an absolute bound. With an F16 cache the V sum is
+        // rounded to F16 at every step; a 1-ulp difference of exp() between Java and C may flip one rounding
+        // (2^-11 relative), so that case gets 2e-3.
+        assertClose("attention", want, b.readFloats(o), ones(want.length), kvType == DType.F16 ? 2e-3 : 2e-5);
     }
 
     @ParameterizedTest
