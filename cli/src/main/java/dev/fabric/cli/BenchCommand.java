@@ -1,0 +1,21 @@
+package dev.fabric.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code fabric bench}: speed measurements on this machine, one subcommand per subject. */
+@Command(name = "bench",
+        mixinStandardHelpOptions = true,
+        description = "Measure Fabric's speed on this machine (single runs; for comparisons, not assertions).",
+        subcommands = {BenchKernelsCommand.class},
+        footer = {"", "Example:", "  fabric bench kernels"})
+public final class BenchCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing subcommand (kernels).");
+    }
+}
