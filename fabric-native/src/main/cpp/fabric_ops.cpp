@@ -361,6 +361,39 @@ void axpy_avx512(float s, const typename V::T* v, int64_t n, float* acc) {
     }
 }
 
+// Flash-attention pieces over an F16 cache (see fabric_op_attention); lane-wise the same arithmetic as the
+// scalar code, so results are identical but for the order of the double sum in the dot product.
+double dot_f16_exact_avx512(const uint16_t* a, const uint16_t* b, int64_t n) {
+    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+    for (int64_t i = 0; i < n; i += 16) {
+        const int64_t rest = std::min<int64_t>(16, n - i);
+        const __m512 p = _mm512_mul_ps(V16F16::load_n(a + i, rest), V16F16::load_n(b + i, rest));  // exact
+        lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+        hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+}
+
+void f16_fma_avx512(uint16_t* acc, const uint16_t* v, float s, int64_t n) {
+    const __m512 sv = _mm512_set1_ps(s);
+    for (int64_t i = 0; i < n; i += 16) {
+        const int64_t rest = std::min<int64_t>(16, n - i);
+        const __mmask16 m = (__mmask16)((1u << rest) - 1);
+        const __m512 r = _mm512_fmadd_ps(V16F16::load_n(v + i, rest), sv, V16F16::load_n(acc + i, rest));
+        _mm256_mask_storeu_epi16(acc + i, m, _mm512_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+}
+
+void f16_scale_avx512(uint16_t* acc, float s, int64_t n) {
+    const __m512 sv = _mm512_set1_ps(s);
+    for (int64_t i = 0; i < n; i += 16) {
+        const int64_t rest = std::min<int64_t>(16, n - i);
+        const __mmask16 m = (__mmask16)((1u << rest) - 1);
+        const __m512 r = _mm512_mul_ps(V16F16::load_n(acc + i, rest), sv);
+        _mm256_mask_storeu_epi16(acc + i, m, _mm512_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+}
+
 #pragma GCC pop_options
 #endif
 
@@ -411,6 +444,36 @@ float dot_f32(const float* a, const float* b, int64_t n) {
     return acc;
 }
 
+
+double dot_f16_exact(const uint16_t* a, const uint16_t* b, int64_t n) {
+#if FABRIC_X86
+    if (has_avx512()) return dot_f16_exact_avx512(a, b, n);
+#endif
+    double acc = 0.0;
+    for (int64_t i = 0; i < n; i++) acc += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
+    return acc;
+}
+
+// acc = f16(v * s + acc), one rounding of the fused product-sum per element
+void f16_fma(uint16_t* acc, const uint16_t* v, float s, int64_t n) {
+#if FABRIC_X86
+    if (has_avx512()) {
+        f16_fma_avx512(acc, v, s, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) acc[i] = f32_to_f16(fmaf(f16_to_f32(v[i]), s, f16_to_f32(acc[i])));
+}
+
+void f16_scale(uint16_t* acc, float s, int64_t n) {
+#if FABRIC_X86
+    if (has_avx512()) {
+        f16_scale_avx512(acc, s, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) acc[i] = f32_to_f16(f16_to_f32(acc[i]) * s);
+}
 }  // namespace
 
 // =========================================================================================================
@@ -562,7 +625,7 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
     const int64_t group = n_head / n_head_kv;
     parallel_for(n_q * n_head, 1, threads, [&](int64_t b, int64_t e) {
         std::vector<float> s((size_t)n_kv), qf((size_t)head_dim), row((size_t)head_dim), acc((size_t)head_dim);
-        std::vector<uint16_t> qh((size_t)head_dim);
+        std::vector<uint16_t> qh((size_t)head_dim), acc16((size_t)head_dim);
         for (int64_t task = b; task < e; task++) {
             const int64_t i = task / n_head, h = task % n_head, g = h / group;
             const int64_t visible = std::min(n_kv, q_pos0 + i + 1);
@@ -575,29 +638,23 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
                 const uint16_t* kc = (const uint16_t*)k;
                 const uint16_t* vc = (const uint16_t*)v;
                 to_f16(qi, head_dim, qh.data());
-                for (int64_t d = 0; d < head_dim; d++) qf[d] = f16_to_f32(qh[d]);
+                std::fill(acc16.begin(), acc16.end(), (uint16_t)0);
                 float mx = -INFINITY, sum = 0.0f;
-                std::fill(acc.begin(), acc.end(), 0.0f);
                 for (int64_t j = 0; j < visible; j++) {
-                    const uint16_t* kj = kc + j * kv_stride + g * head_dim;
-                    double dot = 0.0;
-                    for (int64_t d = 0; d < head_dim; d++) dot += (double)(qf[d] * f16_to_f32(kj[d]));
-                    const float sj = (float)dot * scale;
+                    const float sj = (float)dot_f16_exact(qh.data(), kc + j * kv_stride + g * head_dim, head_dim) * scale;
                     float ms = 1.0f, vs = 1.0f;
                     if (sj > mx) {
                         ms = expf(mx - sj);
                         mx = sj;
-                        for (int64_t d = 0; d < head_dim; d++) acc[d] = f16_to_f32(f32_to_f16(acc[d] * ms));
+                        f16_scale(acc16.data(), ms, head_dim);
                     } else {
                         vs = expf(sj - mx);
                     }
-                    const uint16_t* vj = vc + j * kv_stride + g * head_dim;
-                    for (int64_t d = 0; d < head_dim; d++)
-                        acc[d] = f16_to_f32(f32_to_f16(fmaf(f16_to_f32(vj[d]), vs, acc[d])));
+                    f16_fma(acc16.data(), vc + j * kv_stride + g * head_dim, vs, head_dim);
                     sum = fmaf(sum, ms, vs);
                 }
                 const float inv = 1.0f / sum;
-                for (int64_t d = 0; d < head_dim; d++) o[d] = acc[d] * inv;
+                for (int64_t d = 0; d < head_dim; d++) o[d] = f16_to_f32(acc16[d]) * inv;
                 continue;
             }
             // F32 cache: exact two-pass softmax in F32 with a double denominator
