@@ -24,12 +24,19 @@ public final class EngineBench {
 
     /** Tokens per second for prompt processing and generation, and what ran. */
     public record Result(String shape, DType weights, DType kvCache, String backend, String cpu, int pp,
-            double ppTokensPerSecond, int tg, double tgTokensPerSecond) {
+            double ppTokensPerSecond, double ppCpuSeconds, int tg, double tgTokensPerSecond, double tgCpuSeconds) {
         @Override
         public String toString() {
-            return String.format("%s %s weights, %s KV, %s [%s]: pp%d %.2f t/s, tg%d %.2f t/s", shape, weights,
-                    kvCache, backend, cpu, pp, ppTokensPerSecond, tg, tgTokensPerSecond);
+            return String.format("%s %s weights, %s KV, %s [%s]: pp%d %.2f t/s (%.2f s wall, %.2f s CPU), "
+                    + "tg%d %.2f t/s (%.2f s wall, %.2f s CPU)", shape, weights, kvCache, backend, cpu, pp,
+                    ppTokensPerSecond, pp / ppTokensPerSecond, ppCpuSeconds, tg, tgTokensPerSecond,
+                    tg == 0 ? 0 : tg / tgTokensPerSecond, tgCpuSeconds);
         }
+    }
+
+    /** CPU time of this process so far (all threads, native ones included): shows contention on a busy host. */
+    private static double cpuSeconds() {
+        return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN);
     }
 
     /** Qwen3-0.6B's shape (n_embd 1024, 28 layers, 16 heads / 8 KV heads of 128, n_ff 3072, tied 151936 vocab). */
@@ -62,18 +69,21 @@ public final class EngineBench {
             for (int i = 0; i < pp; i++) prompt[i] = r.nextInt(c.vocabSize());
             try (Transformer t = new Transformer(c, w, b, pp + tg + 1, kvType, List.of())) {
                 t.forward(new int[] {1}, 0, true); // warm-up: thread pool, page faults of the scratch
+                double c0 = cpuSeconds();
                 long t0 = System.nanoTime();
                 t.forward(prompt, 0, true);
                 long t1 = System.nanoTime();
+                double c1 = cpuSeconds();
                 int tok = 1;
                 for (int i = 0; i < tg; i++) {
                     float[] logits = t.forward(new int[] {tok}, pp + i, true);
                     tok = argmax(logits);
                 }
                 long t2 = System.nanoTime();
+                double c2 = cpuSeconds();
                 return new Result(c.arch().ggufName() + " " + c.nLayer() + "x" + c.nEmbd(), weightType, kvType,
-                        b.name(), CpuFeatures.detect().describe(), pp, pp / ((t1 - t0) / 1e9), tg,
-                        tg == 0 ? 0 : tg / ((t2 - t1) / 1e9));
+                        b.name(), CpuFeatures.detect().describe(), pp, pp / ((t1 - t0) / 1e9), c1 - c0, tg,
+                        tg == 0 ? 0 : tg / ((t2 - t1) / 1e9), c2 - c1);
             }
         } finally {
             owned.forEach(Tensor::close);
