@@ -142,10 +142,15 @@ public final class Transformer implements AutoCloseable {
             Tensor gate = keep(scratch, b.allocate(DType.F32, n, c.nFf()));
             Tensor up = keep(scratch, b.allocate(DType.F32, n, c.nFf()));
             int maxRank = 1;
-            for (Block blk : blocks)
-                for (Linear l : List.of(blk.q, blk.k, blk.v, blk.o, blk.gate, blk.up, blk.down))
-                    for (Delta d : l.deltas) maxRank = Math.max(maxRank, d.pair.rank());
-            Scratch lora = new Scratch(b, scratch, n, maxRank, Math.max(c.nFf(), Math.max(c.qDim(), c.nEmbd())));
+            long maxOut = 1;
+            List<Linear> all = new ArrayList<>(List.of(output));
+            for (Block blk : blocks) all.addAll(List.of(blk.q, blk.k, blk.v, blk.o, blk.gate, blk.up, blk.down));
+            for (Linear l : all)
+                for (Delta d : l.deltas) {
+                    maxRank = Math.max(maxRank, d.pair.rank());
+                    maxOut = Math.max(maxOut, l.nOut());
+                }
+            Scratch lora = new Scratch(b, scratch, n, maxRank, maxOut);
 
             Tensor q3 = q.reshape(n, c.nHead(), c.headDim()), k3 = k.reshape(n, c.nHeadKv(), c.headDim());
             float attScale = (float) (1.0 / Math.sqrt(c.headDim()));
@@ -193,8 +198,8 @@ public final class Transformer implements AutoCloseable {
 
     /** Reusable buffers for the LoRA path: A x [n, rank] and B (A x) [n, width]. */
     private record Scratch(Tensor ax, Tensor bax) {
-        Scratch(Backend b, List<Tensor> keep, int n, int rank, int width) {
-            this(keep(keep, b.allocate(DType.F32, (long) n * rank)), keep(keep, b.allocate(DType.F32, (long) n * width)));
+        Scratch(Backend b, List<Tensor> keep, int n, int rank, long width) {
+            this(keep(keep, b.allocate(DType.F32, (long) n * rank)), keep(keep, b.allocate(DType.F32, n * width)));
         }
     }
 
