@@ -53,8 +53,8 @@ class LoraAdapterTest {
 
     @Test
     void modelFile_isNotAnAdapter() {
-        FabricException e = assertThrows(FabricException.class,
-                () -> LoraAdapter.load(SharedRef.require("engine/stories260K.gguf"), new CpuBackend(1)));
+        Path model = SharedRef.require("engine/stories260K.gguf");
+        FabricException e = assertThrows(FabricException.class, () -> LoraAdapter.load(model, new CpuBackend(1)));
         assertTrue(e.getMessage().contains("general.type"), e.getMessage());
     }
 
