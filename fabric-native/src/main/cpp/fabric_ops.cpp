@@ -223,7 +223,106 @@ struct TBF16 {
     static float get(const uint16_t* p, int64_t i) { return bf16_to_f32(p[i]); }
 };
 
+
+// ---------------------------------------------------------------------------------------------------------
+// Block-quantized weights (ggml layouts; shared/specs/quantization.md section 2). Each type has: a row
+// dequantizer (get_rows), the type x is quantized to for its dot products (Q8_0 for these three), and a dot
+// product of one weight row with one quantized x row. K-quants add their blocks here the same way.
+
+constexpr int QK = 32;
+
+struct BlockQ8_0 {
+    uint16_t d;
+    int8_t qs[QK];
+};
+struct BlockQ5_0 {
+    uint16_t d;
+    uint8_t qh[4];
+    uint8_t qs[QK / 2];
+};
+struct BlockQ4_0 {
+    uint16_t d;
+    uint8_t qs[QK / 2];
+};
+static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ4_0) == 18, "ggml block sizes");
+
+bool is_quantized(int32_t type) {
+    return type == FABRIC_TYPE_Q4_0 || type == FABRIC_TYPE_Q5_0 || type == FABRIC_TYPE_Q8_0;
+}
+
+// The 32 integer levels of block b of a Q4_0/Q5_0/Q8_0 row, centred (value = d * level).
+inline void block_levels(int32_t type, const void* row, int64_t b, int32_t* q, float* d) {
+    switch (type) {
+        case FABRIC_TYPE_Q8_0: {
+            const BlockQ8_0& x = ((const BlockQ8_0*)row)[b];
+            *d = f16_to_f32(x.d);
+            for (int j = 0; j < QK; j++) q[j] = x.qs[j];
+            break;
+        }
+        case FABRIC_TYPE_Q5_0: {
+            const BlockQ5_0& x = ((const BlockQ5_0*)row)[b];
+            *d = f16_to_f32(x.d);
+            uint32_t qh;
+            memcpy(&qh, x.qh, 4);
+            for (int j = 0; j < QK / 2; j++) {
+                q[j] = (int32_t)((x.qs[j] & 0x0f) | (((qh >> j) & 1) << 4)) - 16;
+                q[j + 16] = (int32_t)((x.qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16;
+            }
+            break;
+        }
+        case FABRIC_TYPE_Q4_0: {
+            const BlockQ4_0& x = ((const BlockQ4_0*)row)[b];
+            *d = f16_to_f32(x.d);
+            for (int j = 0; j < QK / 2; j++) {
+                q[j] = (int32_t)(x.qs[j] & 0x0f) - 8;
+                q[j + 16] = (int32_t)(x.qs[j] >> 4) - 8;
+            }
+            break;
+        }
+        default: abort();
+    }
+}
+
+void dequantize_row(int32_t type, const void* row, int64_t n, float* y) {
+    int32_t q[QK];
+    float d;
+    for (int64_t b = 0; b < n / QK; b++) {
+        block_levels(type, row, b, q, &d);
+        for (int j = 0; j < QK; j++) y[b * QK + j] = d * (float)q[j];
+    }
+}
+
+// x to Q8_0 as llama.cpp's x86 build quantizes activations: d = amax / 127 (stored as F16), levels
+// round-half-even(x * (127 / amax)).
+void quantize_row_q8_0(const float* x, int64_t n, BlockQ8_0* y) {
+    for (int64_t b = 0; b < n / QK; b++) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK; j++) amax = std::max(amax, fabsf(x[b * QK + j]));
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        y[b].d = f32_to_f16(d);
+        for (int j = 0; j < QK; j++) y[b].qs[j] = (int8_t)nearbyintf(x[b * QK + j] * id);
+    }
+}
+
+// Sum over blocks of (d_w * d_x) * (integer dot of the levels), in float as ggml accumulates.
+float dot_quant_q8_0(int32_t type, const void* w, const BlockQ8_0* x, int64_t n) {
+    int32_t q[QK];
+    float d, sum = 0.0f;
+    for (int64_t b = 0; b < n / QK; b++) {
+        block_levels(type, w, b, q, &d);
+        int32_t sumi = 0;
+        for (int j = 0; j < QK; j++) sumi += q[j] * (int32_t)x[b].qs[j];
+        sum += (d * f16_to_f32(x[b].d)) * (float)sumi;
+    }
+    return sum;
+}
+
 void convert_row(int32_t type, const void* src, int64_t n, float* dst) {
+    if (is_quantized(type)) {
+        dequantize_row(type, src, n, dst);
+        return;
+    }
     switch (type) {
         case FABRIC_TYPE_F32: memcpy(dst, src, (size_t)n * 4); break;
         case FABRIC_TYPE_F16:
@@ -482,7 +581,7 @@ void f16_scale(uint16_t* acc, float s, int64_t n) {
 extern "C" {
 
 int32_t fabric_type_supported(int32_t type) {
-    return type == FABRIC_TYPE_F32 || type == FABRIC_TYPE_F16 || type == FABRIC_TYPE_BF16;
+    return type == FABRIC_TYPE_F32 || type == FABRIC_TYPE_F16 || type == FABRIC_TYPE_BF16 || is_quantized(type);
 }
 
 int64_t fabric_row_bytes(int32_t type, int64_t n) {
@@ -491,6 +590,9 @@ int64_t fabric_row_bytes(int32_t type, int64_t n) {
         case FABRIC_TYPE_F32: return n * 4;
         case FABRIC_TYPE_F16:
         case FABRIC_TYPE_BF16: return n * 2;
+        case FABRIC_TYPE_Q4_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ4_0);
+        case FABRIC_TYPE_Q5_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ5_0);
+        case FABRIC_TYPE_Q8_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ8_0);
     }
     return -1;
 }
@@ -537,6 +639,25 @@ int64_t fabric_op_get_rows(int32_t type, const void* table, int64_t n_rows, int6
 void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const float* x, int64_t m, float* y,
                       int32_t threads) {
     if (n <= 0 || m <= 0) return;
+    if (is_quantized(wtype)) {
+        // x to Q8_0 once, then one dot per output; tasks are blocks of w rows by blocks of x rows
+        const int64_t nb = k / QK, wrb = fabric_row_bytes(wtype, k);
+        std::vector<BlockQ8_0> xq((size_t)(m * nb));
+        parallel_for(m, 16, threads, [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; r++) quantize_row_q8_0(x + r * k, k, xq.data() + r * nb);
+        });
+        const int64_t wb = 16, xb = 64, n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
+        parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; t++) {
+                const int64_t w0 = (t % n_wb) * wb, w1 = std::min(n, w0 + wb);
+                const int64_t x0 = (t / n_wb) * xb, x1 = std::min(m, x0 + xb);
+                for (int64_t r = x0; r < x1; r++)
+                    for (int64_t c = w0; c < w1; c++)
+                        y[r * n + c] = dot_quant_q8_0(wtype, (const char*)w + c * wrb, xq.data() + r * nb, k);
+            }
+        });
+        return;
+    }
     const TileFn tile = tile_for(wtype);
     if (!tile) abort();
     // x in the weight's dot type (ggml's vec_dot_type: F16 for F16, BF16 for BF16, F32 for F32)

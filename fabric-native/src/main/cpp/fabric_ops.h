@@ -19,6 +19,9 @@ extern "C" {
 enum {
     FABRIC_TYPE_F32 = 0,
     FABRIC_TYPE_F16 = 1,
+    FABRIC_TYPE_Q4_0 = 2,
+    FABRIC_TYPE_Q5_0 = 6,
+    FABRIC_TYPE_Q8_0 = 8,
     FABRIC_TYPE_BF16 = 30,
 };
 
@@ -50,7 +53,9 @@ int64_t fabric_op_get_rows(int32_t type, const void* table, int64_t n_rows, int6
 
 // y[m, n] = x[m, k] . w[n, k]^T: w holds n rows of k elements of `wtype` (a linear layer's weight as GGUF
 // stores it). Like llama.cpp, x is first rounded to the weight's dot type (F16 for F16 weights, BF16 for
-// BF16) so that products match its CPU backend; F32 weights use x as is.
+// BF16) so that products match its CPU backend; F32 weights use x as is. Block-quantized weights (Q4_0, Q5_0,
+// Q8_0) meet x quantized to Q8_0 blocks, with integer products per block scaled by both block scales, as
+// ggml's CPU dot products do; k must be a multiple of 32.
 void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const float* x, int64_t m, float* y,
                       int32_t threads);
 

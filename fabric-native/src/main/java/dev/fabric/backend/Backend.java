@@ -25,6 +25,9 @@ public interface Backend extends AutoCloseable {
 
     void write(Tensor dst, int[] src);
 
+    /** Raw bytes of any type (e.g. quantized blocks in ggml's layout); src.length must be dst's byte size. */
+    void write(Tensor dst, byte[] src);
+
     float[] readFloats(Tensor src);
 
     // ---- ops -------------------------------------------------------------------------------------------

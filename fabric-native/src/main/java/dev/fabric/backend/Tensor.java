@@ -75,7 +75,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     public long byteSize() {
-        return numel() * type.bytes();
+        return type.bytesOf(numel());
     }
 
     /** Native address of the first element (backend-specific meaning for non-host backends). */

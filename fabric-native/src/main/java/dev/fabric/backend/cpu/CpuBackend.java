@@ -46,7 +46,9 @@ public final class CpuBackend implements Backend {
     public Tensor allocate(DType type, long... shape) {
         long n = 1;
         for (long d : shape) n = Math.multiplyExact(n, d);
-        long address = OpsNative.fabric_alloc(Math.multiplyExact(n, type.bytes()));
+        if (shape.length > 0 && shape[shape.length - 1] % type.blockSize() != 0)
+            throw new IllegalArgumentException("rows of " + type + " must be whole blocks: " + Arrays.toString(shape));
+        long address = OpsNative.fabric_alloc(type.bytesOf(n));
         if (address == 0) throw new OutOfMemoryError("cannot allocate tensor " + type + Arrays.toString(shape));
         return Tensor.of(this, type, shape, address, true, null);
     }
@@ -74,6 +76,13 @@ public final class CpuBackend implements Backend {
         need(dst, DType.I32, "write");
         if (src.length != dst.numel()) throw new IllegalArgumentException(src.length + " ints into " + dst);
         intsAt(dst.address(), src.length).put(src, 0, src.length);
+    }
+
+    @Override
+    public void write(Tensor dst, byte[] src) {
+        if (src.length != dst.byteSize()) throw new IllegalArgumentException(src.length + " bytes into " + dst);
+        new org.bytedeco.javacpp.BytePointer(new At(dst.address(), src.length)).capacity(src.length).limit(src.length)
+                .put(src, 0, src.length);
     }
 
     @Override
@@ -171,7 +180,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void copy(Tensor src, Tensor dst) {
         need(src, DType.F32, "copy src");
-        if (src.numel() != dst.numel() || dst.type() == DType.I32) throw shapes("copy", src, dst);
+        if (src.numel() != dst.numel() || dst.type() == DType.I32 || dst.type().isQuantized())
+            throw shapes("copy (to F32, F16 or BF16 only)", src, dst);
         OpsNative.fabric_convert_f32(src.address(), src.numel(), dst.type().ggmlId(), dst.address(), threads);
     }
 

@@ -164,4 +164,67 @@ final class NaiveOps {
         for (int i = 0; i < a.length; i++) y[i] = (double) a[i] * s;
         return y;
     }
+
+    // ---- block-quantized weights (ggml layouts, shared/specs/quantization.md section 2) -------------------
+
+    /** Level j (centred: value = d * level) of a Q4_0 / Q5_0 / Q8_0 block starting at byte o. */
+    static int level(int ggmlType, byte[] row, int o, int j) {
+        switch (ggmlType) {
+            case 8:
+                return row[o + 2 + j];
+            case 6: {
+                int qh = (row[o + 2] & 0xff) | (row[o + 3] & 0xff) << 8 | (row[o + 4] & 0xff) << 16 | (row[o + 5] & 0xff) << 24;
+                int nib = j < 16 ? row[o + 6 + j] & 0x0f : (row[o + 6 + j - 16] & 0xff) >> 4;
+                return (nib | ((qh >>> j) & 1) << 4) - 16;
+            }
+            case 2: {
+                int nib = j < 16 ? row[o + 2 + j] & 0x0f : (row[o + 2 + j - 16] & 0xff) >> 4;
+                return nib - 8;
+            }
+            default:
+                throw new IllegalArgumentException("type " + ggmlType);
+        }
+    }
+
+    static float blockScale(byte[] row, int o) {
+        return Float.float16ToFloat((short) ((row[o] & 0xff) | (row[o + 1] & 0xff) << 8));
+    }
+
+    static float[] dequantize(int ggmlType, int blockBytes, byte[] data, int n) {
+        float[] y = new float[n];
+        for (int b = 0; b < n / 32; b++)
+            for (int j = 0; j < 32; j++) y[b * 32 + j] = blockScale(data, b * blockBytes) * level(ggmlType, data, b * blockBytes, j);
+        return y;
+    }
+
+    /**
+     * y = x . w^T for block-quantized w: x rows quantized to Q8_0 (d = amax/127 as F16, levels
+     * round-half-even(x * 127/amax)), then per block (d_w * d_x) * integer dot.
+     */
+    static double[] matmulQuant(float[] x, int m, int k, byte[] w, int n, int ggmlType, int blockBytes) {
+        double[] y = new double[m * n];
+        int nb = k / 32;
+        for (int r = 0; r < m; r++) {
+            int[] qx = new int[k];
+            float[] dx = new float[nb];
+            for (int b = 0; b < nb; b++) {
+                float amax = 0;
+                for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[r * k + b * 32 + j]));
+                float id = amax != 0 ? 127f / amax : 0f;
+                dx[b] = f16(amax / 127f);
+                for (int j = 0; j < 32; j++) qx[b * 32 + j] = (int) Math.rint(x[r * k + b * 32 + j] * id);
+            }
+            for (int c = 0; c < n; c++) {
+                double s = 0;
+                for (int b = 0; b < nb; b++) {
+                    int o = (c * nb + b) * blockBytes;
+                    long sumi = 0;
+                    for (int j = 0; j < 32; j++) sumi += (long) level(ggmlType, w, o, j) * qx[b * 32 + j];
+                    s += (double) (blockScale(w, o) * dx[b]) * sumi;
+                }
+                y[r * n + c] = s;
+            }
+        }
+        return y;
+    }
 }

@@ -151,6 +151,56 @@ class OpsTest {
         return b;
     }
 
+    /** Random blocks: scales of a few 1e-2 (as F16), every level pattern possible. */
+    private static byte[] randomBlocks(Random r, DType type, int rows, int k) {
+        byte[] data = new byte[(int) type.bytesOf((long) rows * k)];
+        r.nextBytes(data);
+        for (int o = 0; o < data.length; o += type.blockBytes()) {
+            short d = Float.floatToFloat16((float) (r.nextGaussian() * 0.02));
+            data[o] = (byte) d;
+            data[o + 1] = (byte) (d >> 8);
+        }
+        return data;
+    }
+
+    static Stream<Arguments> quantCases() {
+        List<Arguments> a = new ArrayList<>();
+        for (DType t : new DType[] {DType.Q4_0, DType.Q5_0, DType.Q8_0})
+            for (int[] s : new int[][] {{1, 32, 1}, {3, 96, 5}, {9, 64, 17}, {70, 160, 21}})
+                a.add(Arguments.of(t, s[0], s[1], s[2]));
+        return a.stream();
+    }
+
+    @ParameterizedTest(name = "{0} m={1} k={2} n={3}")
+    @MethodSource("quantCases")
+    void matmul_quantized_matchesNaive(DType type, int m, int k, int n) {
+        CpuBackend b = backend(false, 3);
+        Random r = new Random(m * 7 + k + n);
+        float[] x = random(r, m * k, 1f);
+        x[0] = 0; // a block with a zero and (below) an all-zero row of x exercise amax edge cases
+        if (m > 2) java.util.Arrays.fill(x, k, 2 * k, 0f);
+        byte[] w = randomBlocks(r, type, n, k);
+        Tensor wt = out(b, type, n, k);
+        b.write(wt, w);
+        Tensor y = out(b, DType.F32, m, n);
+        b.matmul(f32(b, x, m, k), wt, y);
+        double[] want = NaiveOps.matmulQuant(x, m, k, w, n, type.ggmlId(), type.blockBytes());
+        float[] deq = NaiveOps.dequantize(type.ggmlId(), type.blockBytes(), w, n * k);
+        double[] mag = NaiveOps.matmul(toAbs(x), m, k, toAbs(deq), n, 0);
+        // per-block scale products and integer sums are exact; the F32 sum over k/32 blocks errs ~1e-7 relative
+        assertClose("matmul " + type, want, b.readFloats(y), mag, 1e-5);
+        // and the result approximates the float product with x unquantized (8-bit x: ~1% of the magnitude)
+        assertClose("matmul " + type + " vs float", NaiveOps.matmul(x, m, k, deq, n, 0), b.readFloats(y), mag, 2e-2);
+
+        Tensor rows = out(b, DType.F32, 2, k);
+        b.get_rows(wt, ints(b, new int[] {n - 1, 0}), rows);
+        float[] got = b.readFloats(rows);
+        for (int j = 0; j < k; j++) {
+            assertEquals(deq[(n - 1) * k + j], got[j], 0f, "get_rows " + type);
+            assertEquals(deq[j], got[k + j], 0f, "get_rows " + type);
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("variants")
     void get_rows_matchesNaive(boolean generic, int threads) {
