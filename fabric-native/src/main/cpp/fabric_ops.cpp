@@ -386,8 +386,10 @@ struct V16BF16 {
     }
 };
 
-template <class V, int RX, int CW>
-void tile_avx512_fixed(const typename V::T* x, int64_t ldx, const typename V::T* w, int64_t ldw, int64_t k,
+// x (VX) and w (VW) may differ in storage: for F16/BF16 weights x arrives as F32 values already rounded to
+// the dot type, so only w is widened in the inner loop (same products, fewer conversions).
+template <class VX, class VW, int RX, int CW>
+void tile_avx512_fixed(const typename VX::T* x, int64_t ldx, const typename VW::T* w, int64_t ldw, int64_t k,
                        float* y, int64_t ldy) {
     __m512 acc[RX][CW];
     for (int r = 0; r < RX; r++)
@@ -395,18 +397,18 @@ void tile_avx512_fixed(const typename V::T* x, int64_t ldx, const typename V::T*
     int64_t i = 0;
     for (; i + 16 <= k; i += 16) {
         __m512 wv[CW];
-        for (int c = 0; c < CW; c++) wv[c] = V::load(w + c * ldw + i);
+        for (int c = 0; c < CW; c++) wv[c] = VW::load(w + c * ldw + i);
         for (int r = 0; r < RX; r++) {
-            const __m512 xv = V::load(x + r * ldx + i);
+            const __m512 xv = VX::load(x + r * ldx + i);
             for (int c = 0; c < CW; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
         }
     }
     if (i < k) {
         const int64_t rest = k - i;
         __m512 wv[CW];
-        for (int c = 0; c < CW; c++) wv[c] = V::load_n(w + c * ldw + i, rest);
+        for (int c = 0; c < CW; c++) wv[c] = VW::load_n(w + c * ldw + i, rest);
         for (int r = 0; r < RX; r++) {
-            const __m512 xv = V::load_n(x + r * ldx + i, rest);
+            const __m512 xv = VX::load_n(x + r * ldx + i, rest);
             for (int c = 0; c < CW; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
         }
     }
@@ -414,17 +416,15 @@ void tile_avx512_fixed(const typename V::T* x, int64_t ldx, const typename V::T*
         for (int c = 0; c < CW; c++) y[r * ldy + c] = _mm512_reduce_add_ps(acc[r][c]);
 }
 
-template <class V>
+template <class VX, class VW>
 void tile_avx512(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64_t k, int rx, int cw, float* y,
                  int64_t ldy) {
-    typedef void (*Fixed)(const typename V::T*, int64_t, const typename V::T*, int64_t, int64_t, float*, int64_t);
-    static const Fixed table[kTile][kTile] = {
-        {tile_avx512_fixed<V, 1, 1>, tile_avx512_fixed<V, 1, 2>, tile_avx512_fixed<V, 1, 3>, tile_avx512_fixed<V, 1, 4>},
-        {tile_avx512_fixed<V, 2, 1>, tile_avx512_fixed<V, 2, 2>, tile_avx512_fixed<V, 2, 3>, tile_avx512_fixed<V, 2, 4>},
-        {tile_avx512_fixed<V, 3, 1>, tile_avx512_fixed<V, 3, 2>, tile_avx512_fixed<V, 3, 3>, tile_avx512_fixed<V, 3, 4>},
-        {tile_avx512_fixed<V, 4, 1>, tile_avx512_fixed<V, 4, 2>, tile_avx512_fixed<V, 4, 3>, tile_avx512_fixed<V, 4, 4>},
-    };
-    table[rx - 1][cw - 1]((const typename V::T*)xv, ldx, (const typename V::T*)wv, ldw, k, y, ldy);
+    typedef void (*Fixed)(const typename VX::T*, int64_t, const typename VW::T*, int64_t, int64_t, float*, int64_t);
+#define FABRIC_T(R) {tile_avx512_fixed<VX, VW, R, 1>, tile_avx512_fixed<VX, VW, R, 2>, \
+                     tile_avx512_fixed<VX, VW, R, 3>, tile_avx512_fixed<VX, VW, R, 4>}
+    static const Fixed table[kTile][kTile] = {FABRIC_T(1), FABRIC_T(2), FABRIC_T(3), FABRIC_T(4)};
+#undef FABRIC_T
+    table[rx - 1][cw - 1]((const typename VX::T*)xv, ldx, (const typename VW::T*)wv, ldw, k, y, ldy);
 }
 
 // Converts n F32 values to F16 / BF16 eight or sixteen at a time (same rounding as the scalar code).
@@ -500,9 +500,9 @@ TileFn tile_for(int32_t type) {
 #if FABRIC_X86
     if (has_avx512()) {
         switch (type) {
-            case FABRIC_TYPE_F32: return tile_avx512<V16F32>;
-            case FABRIC_TYPE_F16: return tile_avx512<V16F16>;
-            case FABRIC_TYPE_BF16: return tile_avx512<V16BF16>;
+            case FABRIC_TYPE_F32: return tile_avx512<V16F32, V16F32>;
+            case FABRIC_TYPE_F16: return tile_avx512<V16F32, V16F16>;
+            case FABRIC_TYPE_BF16: return tile_avx512<V16F32, V16BF16>;
         }
     }
 #endif
@@ -660,15 +660,25 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     }
     const TileFn tile = tile_for(wtype);
     if (!tile) abort();
-    // x in the weight's dot type (ggml's vec_dot_type: F16 for F16, BF16 for BF16, F32 for F32)
+    // x in the weight's dot type (ggml's vec_dot_type: F16 for F16, BF16 for BF16, F32 for F32); the
+    // AVX-512 tiles take it back as F32 (the same values), the generic ones in the dot type itself
     std::vector<uint16_t> xh;
+    std::vector<float> xr;
     const void* xd = x;
+    const bool simd = has_avx512();
     if (wtype != FABRIC_TYPE_F32) {
         xh.resize((size_t)(m * k));
         fabric_convert_f32(x, m * k, wtype, xh.data(), threads);
         xd = xh.data();
+        if (simd) {
+            xr.resize((size_t)(m * k));
+            parallel_for(m * k, kGrain, threads, [&](int64_t b, int64_t e) {
+                convert_row(wtype, xh.data() + b, e - b, xr.data() + b);
+            });
+            xd = xr.data();
+        }
     }
-    const int64_t esz = wtype == FABRIC_TYPE_F32 ? 4 : 2;
+    const int64_t wsz = wtype == FABRIC_TYPE_F32 ? 4 : 2, esz = simd ? 4 : wsz;
     // Task = a block of w rows (kept hot in L1/L2 while all x rows of the block stream past) by a block of
     // x rows. Small m (token generation) splits over w rows only.
     const int64_t wb = 16, xb = 64;
@@ -676,9 +686,9 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     struct Ctx {
         TileFn tile;
         const char *x, *w;
-        int64_t n, k, m, esz, wb, xb, n_wb;
+        int64_t n, k, m, esz, wsz, wb, xb, n_wb;
         float* y;
-    } ctx{tile, (const char*)xd, (const char*)w, n, k, m, esz, wb, xb, n_wb, y};
+    } ctx{tile, (const char*)xd, (const char*)w, n, k, m, esz, wsz, wb, xb, n_wb, y};
     parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; t++) {
             const int64_t w0 = (t % ctx.n_wb) * ctx.wb, w1 = std::min(ctx.n, w0 + ctx.wb);
@@ -687,7 +697,7 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
                 const int cw = (int)std::min<int64_t>(kTile, w1 - c);
                 for (int64_t r = x0; r < x1; r += kTile) {
                     const int rx = (int)std::min<int64_t>(kTile, x1 - r);
-                    ctx.tile(ctx.x + r * ctx.k * ctx.esz, ctx.k, ctx.w + c * ctx.k * ctx.esz, ctx.k, ctx.k, rx, cw,
+                    ctx.tile(ctx.x + r * ctx.k * ctx.esz, ctx.k, ctx.w + c * ctx.k * ctx.wsz, ctx.k, ctx.k, rx, cw,
                              ctx.y + r * ctx.n + c, ctx.n);
                 }
             }
