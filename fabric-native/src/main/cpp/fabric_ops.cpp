@@ -191,21 +191,29 @@ void parallel_for(int64_t n, int64_t grain, int threads, F&& body) {
 // Elementwise grain: large enough that a task is worth a wake-up.
 constexpr int64_t kGrain = 1 << 14;
 
-bool g_force_generic = false;
+// Kernel variants, best last: chosen from the CPU's features, capped by fabric_ops_set_variant (tests).
+enum { V_GENERIC = 0, V_AVX2 = 1, V_AVX512 = 2 };
+int g_variant_cap = V_AVX512;
 
-bool has_avx512() {
+int cpu_best_variant() {
 #if FABRIC_X86
-    static const bool yes = [] {
+    static const int best = [] {
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                          __builtin_cpu_supports("f16c");
+        const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+        return avx512 ? V_AVX512 : avx2 ? V_AVX2 : V_GENERIC;
     }();
-    return yes && !g_force_generic;
+    return best;
 #else
-    return false;
+    return V_GENERIC;
 #endif
 }
+
+inline int variant() { return std::min(cpu_best_variant(), g_variant_cap); }
+inline bool has_avx512() { return variant() == V_AVX512; }
+inline bool has_avx2() { return variant() == V_AVX2; }
 
 // ---------------------------------------------------------------------------------------------------------
 // Element types as the kernels see them: load one element as float.
@@ -494,6 +502,130 @@ void f16_scale_avx512(uint16_t* acc, float s, int64_t n) {
 }
 
 #pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+
+// AVX2 + F16C: 8 lanes. Tails (k % 8) are summed in scalar code after the vector loop.
+struct V8F32 {
+    typedef float T;
+    static __m256 load(const float* p) { return _mm256_loadu_ps(p); }
+    static float get(const float* p, int64_t i) { return p[i]; }
+};
+struct V8F16 {
+    typedef uint16_t T;
+    static __m256 load(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); }
+    static float get(const uint16_t* p, int64_t i) { return _cvtsh_ss(p[i]); }
+};
+struct V8BF16 {
+    typedef uint16_t T;
+    static __m256 load(const uint16_t* p) {
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
+    }
+    static float get(const uint16_t* p, int64_t i) { return bf16_to_f32(p[i]); }
+};
+
+inline float hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+template <class VX, class VW, int RX, int CW>
+void tile_avx2_fixed(const typename VX::T* x, int64_t ldx, const typename VW::T* w, int64_t ldw, int64_t k,
+                     float* y, int64_t ldy) {
+    __m256 acc[RX][CW];
+    for (int r = 0; r < RX; r++)
+        for (int c = 0; c < CW; c++) acc[r][c] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        __m256 wv[CW];
+        for (int c = 0; c < CW; c++) wv[c] = VW::load(w + c * ldw + i);
+        for (int r = 0; r < RX; r++) {
+            const __m256 xv = VX::load(x + r * ldx + i);
+            for (int c = 0; c < CW; c++) acc[r][c] = _mm256_fmadd_ps(xv, wv[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < RX; r++)
+        for (int c = 0; c < CW; c++) {
+            float t = hsum_avx2(acc[r][c]);
+            for (int64_t j = i; j < k; j++) t += VX::get(x + r * ldx, j) * VW::get(w + c * ldw, j);
+            y[r * ldy + c] = t;
+        }
+}
+
+template <class VX, class VW>
+void tile_avx2(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64_t k, int rx, int cw, float* y,
+               int64_t ldy) {
+    typedef void (*Fixed)(const typename VX::T*, int64_t, const typename VW::T*, int64_t, int64_t, float*, int64_t);
+#define FABRIC_T(R) {tile_avx2_fixed<VX, VW, R, 1>, tile_avx2_fixed<VX, VW, R, 2>, \
+                     tile_avx2_fixed<VX, VW, R, 3>, tile_avx2_fixed<VX, VW, R, 4>}
+    static const Fixed table[kTile][kTile] = {FABRIC_T(1), FABRIC_T(2), FABRIC_T(3), FABRIC_T(4)};
+#undef FABRIC_T
+    table[rx - 1][cw - 1]((const typename VX::T*)xv, ldx, (const typename VW::T*)wv, ldw, k, y, ldy);
+}
+
+void to_f16_avx2(const float* x, int64_t n, uint16_t* y) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i*)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = f32_to_f16(x[i]);
+}
+
+float dot_f32_avx2(const float* a, const float* b, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float t = hsum_avx2(acc);
+    for (; i < n; i++) t += a[i] * b[i];
+    return t;
+}
+
+void axpy_f32_avx2(float s, const float* v, int64_t n, float* acc) {
+    const __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(sv, _mm256_loadu_ps(v + i), _mm256_loadu_ps(acc + i)));
+    for (; i < n; i++) acc[i] += s * v[i];
+}
+
+double dot_f16_exact_avx2(const uint16_t* a, const uint16_t* b, int64_t n) {
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 p = _mm256_mul_ps(V8F16::load(a + i), V8F16::load(b + i));  // exact
+        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
+        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
+    }
+    __m256d s4 = _mm256_add_pd(lo, hi);
+    __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+    double t = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+    for (; i < n; i++) t += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
+    return t;
+}
+
+void f16_fma_avx2(uint16_t* acc, const uint16_t* v, float s, int64_t n) {
+    const __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 r = _mm256_fmadd_ps(V8F16::load(v + i), sv, V8F16::load(acc + i));
+        _mm_storeu_si128((__m128i*)(acc + i), _mm256_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; i++) acc[i] = f32_to_f16(fmaf(f16_to_f32(v[i]), s, f16_to_f32(acc[i])));
+}
+
+void f16_scale_avx2(uint16_t* acc, float s, int64_t n) {
+    const __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 r = _mm256_mul_ps(V8F16::load(acc + i), sv);
+        _mm_storeu_si128((__m128i*)(acc + i), _mm256_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; i++) acc[i] = f32_to_f16(f16_to_f32(acc[i]) * s);
+}
+
+#pragma GCC pop_options
 #endif
 
 TileFn tile_for(int32_t type) {
@@ -503,6 +635,13 @@ TileFn tile_for(int32_t type) {
             case FABRIC_TYPE_F32: return tile_avx512<V16F32, V16F32>;
             case FABRIC_TYPE_F16: return tile_avx512<V16F32, V16F16>;
             case FABRIC_TYPE_BF16: return tile_avx512<V16F32, V16BF16>;
+        }
+    }
+    if (has_avx2()) {
+        switch (type) {
+            case FABRIC_TYPE_F32: return tile_avx2<V8F32, V8F32>;
+            case FABRIC_TYPE_F16: return tile_avx2<V8F32, V8F16>;
+            case FABRIC_TYPE_BF16: return tile_avx2<V8F32, V8BF16>;
         }
     }
 #endif
@@ -520,6 +659,10 @@ void to_f16(const float* x, int64_t n, uint16_t* y) {
         to_f16_avx512(x, n, y);
         return;
     }
+    if (has_avx2()) {
+        to_f16_avx2(x, n, y);
+        return;
+    }
 #endif
     for (int64_t i = 0; i < n; i++) y[i] = f32_to_f16(x[i]);
 }
@@ -530,6 +673,10 @@ void axpy_f32(float a, const float* x, int64_t n, float* y) {
         axpy_avx512<V16F32>(a, x, n, y);
         return;
     }
+    if (has_avx2()) {
+        axpy_f32_avx2(a, x, n, y);
+        return;
+    }
 #endif
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }
@@ -537,6 +684,7 @@ void axpy_f32(float a, const float* x, int64_t n, float* y) {
 float dot_f32(const float* a, const float* b, int64_t n) {
 #if FABRIC_X86
     if (has_avx512()) return dot_f32_avx512(a, b, n);
+    if (has_avx2()) return dot_f32_avx2(a, b, n);
 #endif
     float acc = 0.0f;
     for (int64_t i = 0; i < n; i++) acc += a[i] * b[i];
@@ -547,6 +695,7 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 double dot_f16_exact(const uint16_t* a, const uint16_t* b, int64_t n) {
 #if FABRIC_X86
     if (has_avx512()) return dot_f16_exact_avx512(a, b, n);
+    if (has_avx2()) return dot_f16_exact_avx2(a, b, n);
 #endif
     double acc = 0.0;
     for (int64_t i = 0; i < n; i++) acc += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
@@ -560,6 +709,10 @@ void f16_fma(uint16_t* acc, const uint16_t* v, float s, int64_t n) {
         f16_fma_avx512(acc, v, s, n);
         return;
     }
+    if (has_avx2()) {
+        f16_fma_avx2(acc, v, s, n);
+        return;
+    }
 #endif
     for (int64_t i = 0; i < n; i++) acc[i] = f32_to_f16(fmaf(f16_to_f32(v[i]), s, f16_to_f32(acc[i])));
 }
@@ -568,6 +721,10 @@ void f16_scale(uint16_t* acc, float s, int64_t n) {
 #if FABRIC_X86
     if (has_avx512()) {
         f16_scale_avx512(acc, s, n);
+        return;
+    }
+    if (has_avx2()) {
+        f16_scale_avx2(acc, s, n);
         return;
     }
 #endif
@@ -606,9 +763,17 @@ void* fabric_alloc(int64_t bytes) {
 
 void fabric_free(void* p) { free(p); }
 
-const char* fabric_ops_variant(void) { return has_avx512() ? "avx512" : "generic"; }
+const char* fabric_ops_variant(void) {
+    static const char* names[] = {"generic", "avx2", "avx512"};
+    return names[variant()];
+}
 
-void fabric_ops_force_generic(int32_t on) { g_force_generic = on != 0; }
+int32_t fabric_ops_best_variant(void) { return cpu_best_variant(); }
+
+int32_t fabric_ops_set_variant(int32_t cap) {
+    g_variant_cap = std::max<int32_t>(V_GENERIC, std::min<int32_t>(cap, V_AVX512));
+    return variant();
+}
 
 void fabric_convert_f32(const float* x, int64_t n, int32_t type, void* y, int32_t threads) {
     parallel_for(n, kGrain, threads, [&](int64_t b, int64_t e) {
@@ -665,7 +830,7 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     std::vector<uint16_t> xh;
     std::vector<float> xr;
     const void* xd = x;
-    const bool simd = has_avx512();
+    const bool simd = variant() != V_GENERIC;
     if (wtype != FABRIC_TYPE_F32) {
         xh.resize((size_t)(m * k));
         fabric_convert_f32(x, m * k, wtype, xh.data(), threads);
