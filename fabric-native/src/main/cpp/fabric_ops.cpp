@@ -501,6 +501,59 @@ void f16_scale_avx512(uint16_t* acc, float s, int64_t n) {
     }
 }
 
+// One query row of F16-cache flash attention with the F16-rounded V sum held in registers (NV vectors of
+// 16 lanes, head_dim <= 16 * NV): rounding to F16 happens in-register, so the arithmetic is exactly that of
+// the scalar path (the same per-lane operations, the same double sum of the exact products).
+template <int NV>
+void fa16_row_avx512(const uint16_t* qh, const uint16_t* kc, const uint16_t* vc, int64_t stride, int64_t visible,
+                     int64_t hd, float scale, float* o) {
+    const int64_t last = hd - 16 * (NV - 1);
+    auto ld = [&](const uint16_t* p, int v) { return v == NV - 1 ? V16F16::load_n(p + 16 * v, last) : V16F16::load(p + 16 * v); };
+    auto round16 = [](__m512 x) { return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); };
+    __m512 q[NV], acc[NV];
+    for (int v = 0; v < NV; v++) {
+        q[v] = ld(qh, v);
+        acc[v] = _mm512_setzero_ps();
+    }
+    float mx = -INFINITY, sum = 0.0f;
+    for (int64_t j = 0; j < visible; j++) {
+        const uint16_t* kj = kc + j * stride;
+        __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+        for (int v = 0; v < NV; v++) {
+            const __m512 p = _mm512_mul_ps(q[v], ld(kj, v));  // exact
+            lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+            hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
+        }
+        const float sj = (float)_mm512_reduce_add_pd(_mm512_add_pd(lo, hi)) * scale;
+        float ms = 1.0f, vs = 1.0f;
+        if (sj > mx) {
+            ms = expf(mx - sj);
+            mx = sj;
+            const __m512 m = _mm512_set1_ps(ms);
+            for (int v = 0; v < NV; v++) acc[v] = round16(_mm512_mul_ps(acc[v], m));
+        } else {
+            vs = expf(sj - mx);
+        }
+        const __m512 sv = _mm512_set1_ps(vs);
+        const uint16_t* vj = vc + j * stride;
+        for (int v = 0; v < NV; v++) acc[v] = round16(_mm512_fmadd_ps(ld(vj, v), sv, acc[v]));
+        sum = fmaf(sum, ms, vs);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / sum);
+    for (int v = 0; v < NV; v++) {
+        const __m512 r = _mm512_mul_ps(acc[v], inv);
+        if (v == NV - 1) _mm512_mask_storeu_ps(o + 16 * v, (__mmask16)((1u << last) - 1), r);
+        else _mm512_storeu_ps(o + 16 * v, r);
+    }
+}
+
+typedef void (*Fa16Row)(const uint16_t*, const uint16_t*, const uint16_t*, int64_t, int64_t, int64_t, float, float*);
+Fa16Row fa16_row_for(int64_t hd) {
+    static const Fa16Row table[8] = {fa16_row_avx512<1>, fa16_row_avx512<2>, fa16_row_avx512<3>, fa16_row_avx512<4>,
+                                     fa16_row_avx512<5>, fa16_row_avx512<6>, fa16_row_avx512<7>, fa16_row_avx512<8>};
+    return hd >= 1 && hd <= 128 ? table[(hd + 15) / 16 - 1] : nullptr;
+}
+
 #pragma GCC pop_options
 
 #pragma GCC push_options
@@ -934,6 +987,14 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
                 const uint16_t* kc = (const uint16_t*)k;
                 const uint16_t* vc = (const uint16_t*)v;
                 to_f16(qi, head_dim, qh.data());
+#if FABRIC_X86
+                if (has_avx512()) {
+                    if (Fa16Row row = fa16_row_for(head_dim)) {
+                        row(qh.data(), kc + g * head_dim, vc + g * head_dim, kv_stride, visible, head_dim, scale, o);
+                        continue;
+                    }
+                }
+#endif
                 std::fill(acc16.begin(), acc16.end(), (uint16_t)0);
                 float mx = -INFINITY, sum = 0.0f;
                 for (int64_t j = 0; j < visible; j++) {
