@@ -1,0 +1,1091 @@
+// Fabric engine ops (see fabric_ops.h). Layout of this file: number formats, the thread pool, then one
+// section per op. Each op has a portable C++ kernel; the hot ones (matmul, attention) also have an
+// AVX-512 kernel chosen at run time from the CPU's features.
+#include "fabric_ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__)
+// GCC 12 warns inside its own AVX-512 headers (their "undefined" vectors): a false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#define FABRIC_X86 1
+#endif
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------
+// Number formats. IEEE binary16 and bfloat16 conversions, rounding to nearest even as F16C and ggml do.
+
+inline float f16_to_f32(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    const uint32_t exp = (h >> 10) & 0x1f;
+    const uint32_t mant = h & 0x3ff;
+    uint32_t bits;
+    if (exp == 0) {
+        // zero or subnormal: mant * 2^-24, exact in float
+        float f = (float)mant * 5.9604644775390625e-8f;
+        memcpy(&bits, &f, 4);
+        bits |= sign;
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (mant << 13);
+    }
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+inline uint16_t f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    const uint32_t sign = (x >> 16) & 0x8000;
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00 | ((ax >> 13) & 0x3ff));  // NaN stays NaN
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00);  // >= 65520 rounds to infinity
+    if (ax < 0x38800000u) {
+        // below 2^-14: the half subnormal grid has step 2^-24, the ulp of 0.5f, so the FPU's own
+        // round-to-nearest-even does the rounding
+        float a;
+        memcpy(&a, &ax, 4);
+        a += 0.5f;
+        uint32_t b;
+        memcpy(&b, &a, 4);
+        return (uint16_t)(sign | (b - 0x3f000000u));
+    }
+    const uint32_t odd = (ax >> 13) & 1;
+    ax += 0xc8000000u + 0xfffu + odd;  // rebias the exponent (-112 << 23) and round to nearest even
+    return (uint16_t)(sign | (ax >> 13));
+}
+
+inline float bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+inline uint16_t f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 64);  // quiet NaN
+    return (uint16_t)((u + (0x7fffu + ((u >> 16) & 1))) >> 16);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Thread pool: workers sleep on a condition variable between ops; an op splits into tasks that the
+// caller and the workers take from an atomic counter. One op runs at a time (callers are serialised).
+
+typedef void (*TaskFn)(void* ctx, int64_t task);
+
+class Pool {
+public:
+    void run(int64_t n_tasks, int threads, TaskFn fn, void* ctx) {
+        if (threads <= 0) threads = (int)std::max(1u, std::thread::hardware_concurrency());
+        if (threads <= 1 || n_tasks <= 1) {
+            for (int64_t t = 0; t < n_tasks; t++) fn(ctx, t);
+            return;
+        }
+        std::lock_guard<std::mutex> serial(call_mu_);
+        const int helpers = (int)std::min<int64_t>(threads - 1, n_tasks - 1);
+        {
+            std::unique_lock<std::mutex> lk(mu_);
+            while ((int)workers_.size() < helpers) {
+                const int id = (int)workers_.size();
+                workers_.emplace_back([this, id] { loop(id); });
+            }
+            fn_ = fn;
+            ctx_ = ctx;
+            n_tasks_ = n_tasks;
+            next_.store(0);
+            wanted_ = helpers;
+            remaining_ = helpers;
+            generation_++;
+        }
+        work_cv_.notify_all();
+        drain();
+        std::unique_lock<std::mutex> lk(mu_);
+        done_cv_.wait(lk, [this] { return remaining_ == 0; });
+    }
+
+    ~Pool() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stop_ = true;
+            generation_++;
+        }
+        work_cv_.notify_all();
+        for (auto& t : workers_) t.join();
+    }
+
+private:
+    void drain() {
+        for (;;) {
+            const int64_t t = next_.fetch_add(1);
+            if (t >= n_tasks_) return;
+            fn_(ctx_, t);
+        }
+    }
+
+    void loop(int id) {
+        uint64_t seen = 0;
+        for (;;) {
+            std::unique_lock<std::mutex> lk(mu_);
+            work_cv_.wait(lk, [&] { return generation_ != seen; });
+            seen = generation_;
+            if (stop_) return;
+            if (id >= wanted_) continue;
+            lk.unlock();
+            drain();
+            lk.lock();
+            if (--remaining_ == 0) done_cv_.notify_one();
+        }
+    }
+
+    std::mutex call_mu_, mu_;
+    std::condition_variable work_cv_, done_cv_;
+    std::vector<std::thread> workers_;
+    uint64_t generation_ = 0;
+    bool stop_ = false;
+    TaskFn fn_ = nullptr;
+    void* ctx_ = nullptr;
+    int64_t n_tasks_ = 0;
+    std::atomic<int64_t> next_{0};
+    int wanted_ = 0;
+    int remaining_ = 0;
+};
+
+Pool& pool() {
+    static Pool* p = new Pool();  // never destroyed: workers may outlive static destruction order
+    return *p;
+}
+
+// Runs body(begin, end) over [0, n) split into chunks of at least `grain` items.
+template <class F>
+void parallel_for(int64_t n, int64_t grain, int threads, F&& body) {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(1, grain);
+    const int64_t n_tasks = (n + grain - 1) / grain;
+    struct Ctx {
+        F* body;
+        int64_t n, grain;
+    } ctx{&body, n, grain};
+    pool().run(n_tasks, threads, [](void* c, int64_t t) {
+        Ctx* x = (Ctx*)c;
+        const int64_t b = t * x->grain;
+        (*x->body)(b, std::min(x->n, b + x->grain));
+    }, &ctx);
+}
+
+// Elementwise grain: large enough that a task is worth a wake-up.
+constexpr int64_t kGrain = 1 << 14;
+
+// Kernel variants, best last: chosen from the CPU's features, capped by fabric_ops_set_variant (tests).
+enum { V_GENERIC = 0, V_AVX2 = 1, V_AVX512 = 2 };
+int g_variant_cap = V_AVX512;
+
+int cpu_best_variant() {
+#if FABRIC_X86
+    static const int best = [] {
+        __builtin_cpu_init();
+        const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                          __builtin_cpu_supports("f16c");
+        const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+        return avx512 ? V_AVX512 : avx2 ? V_AVX2 : V_GENERIC;
+    }();
+    return best;
+#else
+    return V_GENERIC;
+#endif
+}
+
+inline int variant() { return std::min(cpu_best_variant(), g_variant_cap); }
+inline bool has_avx512() { return variant() == V_AVX512; }
+inline bool has_avx2() { return variant() == V_AVX2; }
+
+// ---------------------------------------------------------------------------------------------------------
+// Element types as the kernels see them: load one element as float.
+
+struct TF32 {
+    typedef float T;
+    static float get(const float* p, int64_t i) { return p[i]; }
+};
+struct TF16 {
+    typedef uint16_t T;
+    static float get(const uint16_t* p, int64_t i) { return f16_to_f32(p[i]); }
+};
+struct TBF16 {
+    typedef uint16_t T;
+    static float get(const uint16_t* p, int64_t i) { return bf16_to_f32(p[i]); }
+};
+
+
+// ---------------------------------------------------------------------------------------------------------
+// Block-quantized weights (ggml layouts; shared/specs/quantization.md section 2). Each type has: a row
+// dequantizer (get_rows), the type x is quantized to for its dot products (Q8_0 for these three), and a dot
+// product of one weight row with one quantized x row. K-quants add their blocks here the same way.
+
+constexpr int QK = 32;
+
+struct BlockQ8_0 {
+    uint16_t d;
+    int8_t qs[QK];
+};
+struct BlockQ5_0 {
+    uint16_t d;
+    uint8_t qh[4];
+    uint8_t qs[QK / 2];
+};
+struct BlockQ4_0 {
+    uint16_t d;
+    uint8_t qs[QK / 2];
+};
+static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ4_0) == 18, "ggml block sizes");
+
+bool is_quantized(int32_t type) {
+    return type == FABRIC_TYPE_Q4_0 || type == FABRIC_TYPE_Q5_0 || type == FABRIC_TYPE_Q8_0;
+}
+
+// The 32 integer levels of block b of a Q4_0/Q5_0/Q8_0 row, centred (value = d * level).
+inline void block_levels(int32_t type, const void* row, int64_t b, int32_t* q, float* d) {
+    switch (type) {
+        case FABRIC_TYPE_Q8_0: {
+            const BlockQ8_0& x = ((const BlockQ8_0*)row)[b];
+            *d = f16_to_f32(x.d);
+            for (int j = 0; j < QK; j++) q[j] = x.qs[j];
+            break;
+        }
+        case FABRIC_TYPE_Q5_0: {
+            const BlockQ5_0& x = ((const BlockQ5_0*)row)[b];
+            *d = f16_to_f32(x.d);
+            uint32_t qh;
+            memcpy(&qh, x.qh, 4);
+            for (int j = 0; j < QK / 2; j++) {
+                q[j] = (int32_t)((x.qs[j] & 0x0f) | (((qh >> j) & 1) << 4)) - 16;
+                q[j + 16] = (int32_t)((x.qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16;
+            }
+            break;
+        }
+        case FABRIC_TYPE_Q4_0: {
+            const BlockQ4_0& x = ((const BlockQ4_0*)row)[b];
+            *d = f16_to_f32(x.d);
+            for (int j = 0; j < QK / 2; j++) {
+                q[j] = (int32_t)(x.qs[j] & 0x0f) - 8;
+                q[j + 16] = (int32_t)(x.qs[j] >> 4) - 8;
+            }
+            break;
+        }
+        default: abort();
+    }
+}
+
+void dequantize_row(int32_t type, const void* row, int64_t n, float* y) {
+    int32_t q[QK];
+    float d;
+    for (int64_t b = 0; b < n / QK; b++) {
+        block_levels(type, row, b, q, &d);
+        for (int j = 0; j < QK; j++) y[b * QK + j] = d * (float)q[j];
+    }
+}
+
+// x to Q8_0 as llama.cpp's x86 build quantizes activations: d = amax / 127 (stored as F16), levels
+// round-half-even(x * (127 / amax)).
+void quantize_row_q8_0(const float* x, int64_t n, BlockQ8_0* y) {
+    for (int64_t b = 0; b < n / QK; b++) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK; j++) amax = std::max(amax, fabsf(x[b * QK + j]));
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        y[b].d = f32_to_f16(d);
+        for (int j = 0; j < QK; j++) y[b].qs[j] = (int8_t)nearbyintf(x[b * QK + j] * id);
+    }
+}
+
+// Sum over blocks of (d_w * d_x) * (integer dot of the levels), in float as ggml accumulates.
+float dot_quant_q8_0(int32_t type, const void* w, const BlockQ8_0* x, int64_t n) {
+    int32_t q[QK];
+    float d, sum = 0.0f;
+    for (int64_t b = 0; b < n / QK; b++) {
+        block_levels(type, w, b, q, &d);
+        int32_t sumi = 0;
+        for (int j = 0; j < QK; j++) sumi += q[j] * (int32_t)x[b].qs[j];
+        sum += (d * f16_to_f32(x[b].d)) * (float)sumi;
+    }
+    return sum;
+}
+
+void convert_row(int32_t type, const void* src, int64_t n, float* dst) {
+    if (is_quantized(type)) {
+        dequantize_row(type, src, n, dst);
+        return;
+    }
+    switch (type) {
+        case FABRIC_TYPE_F32: memcpy(dst, src, (size_t)n * 4); break;
+        case FABRIC_TYPE_F16:
+            for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32(((const uint16_t*)src)[i]);
+            break;
+        case FABRIC_TYPE_BF16:
+            for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_f32(((const uint16_t*)src)[i]);
+            break;
+        default: abort();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// matmul. The work is a grid of tiles: a tile is RX rows of x against CW rows of w, each output one dot
+// product over k. Both operands are in the same "dot type" (F32, F16 or BF16), widened to F32 in registers
+// and accumulated in F32 with FMA. A new weight type adds a tile kernel for its block layout (or a
+// dequantize-row function for the generic path) and a dot type for x (e.g. Q8_0 for Q4_0, as ggml pairs them).
+
+constexpr int kTile = 4;  // RX, CW <= kTile
+
+template <class E>
+void tile_generic(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64_t k, int rx, int cw, float* y,
+                  int64_t ldy) {
+    const typename E::T* x = (const typename E::T*)xv;
+    const typename E::T* w = (const typename E::T*)wv;
+    for (int r = 0; r < rx; r++)
+        for (int c = 0; c < cw; c++) {
+            float acc = 0.0f;
+            const typename E::T* xr = x + r * ldx;
+            const typename E::T* wr = w + c * ldw;
+            for (int64_t i = 0; i < k; i++) acc += E::get(xr, i) * E::get(wr, i);
+            y[r * ldy + c] = acc;
+        }
+}
+
+typedef void (*TileFn)(const void* x, int64_t ldx, const void* w, int64_t ldw, int64_t k, int rx, int cw, float* y,
+                       int64_t ldy);
+
+#if FABRIC_X86
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c")
+
+struct V16F32 {
+    typedef float T;
+    static __m512 load(const float* p) { return _mm512_loadu_ps(p); }
+    static __m512 load_n(const float* p, int64_t n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p); }
+};
+struct V16F16 {
+    typedef uint16_t T;
+    static __m512 load(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p)); }
+    static __m512 load_n(const uint16_t* p, int64_t n) {
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16((__mmask16)((1u << n) - 1), p));
+    }
+};
+struct V16BF16 {
+    typedef uint16_t T;
+    static __m512 widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+    static __m512 load(const uint16_t* p) { return widen(_mm256_loadu_si256((const __m256i*)p)); }
+    static __m512 load_n(const uint16_t* p, int64_t n) {
+        return widen(_mm256_maskz_loadu_epi16((__mmask16)((1u << n) - 1), p));
+    }
+};
+
+// x (VX) and w (VW) may differ in storage: for F16/BF16 weights x arrives as F32 values already rounded to
+// the dot type, so only w is widened in the inner loop (same products, fewer conversions).
+template <class VX, class VW, int RX, int CW>
+void tile_avx512_fixed(const typename VX::T* x, int64_t ldx, const typename VW::T* w, int64_t ldw, int64_t k,
+                       float* y, int64_t ldy) {
+    __m512 acc[RX][CW];
+    for (int r = 0; r < RX; r++)
+        for (int c = 0; c < CW; c++) acc[r][c] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= k; i += 16) {
+        __m512 wv[CW];
+        for (int c = 0; c < CW; c++) wv[c] = VW::load(w + c * ldw + i);
+        for (int r = 0; r < RX; r++) {
+            const __m512 xv = VX::load(x + r * ldx + i);
+            for (int c = 0; c < CW; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
+        }
+    }
+    if (i < k) {
+        const int64_t rest = k - i;
+        __m512 wv[CW];
+        for (int c = 0; c < CW; c++) wv[c] = VW::load_n(w + c * ldw + i, rest);
+        for (int r = 0; r < RX; r++) {
+            const __m512 xv = VX::load_n(x + r * ldx + i, rest);
+            for (int c = 0; c < CW; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < RX; r++)
+        for (int c = 0; c < CW; c++) y[r * ldy + c] = _mm512_reduce_add_ps(acc[r][c]);
+}
+
+template <class VX, class VW>
+void tile_avx512(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64_t k, int rx, int cw, float* y,
+                 int64_t ldy) {
+    typedef void (*Fixed)(const typename VX::T*, int64_t, const typename VW::T*, int64_t, int64_t, float*, int64_t);
+#define FABRIC_T(R) {tile_avx512_fixed<VX, VW, R, 1>, tile_avx512_fixed<VX, VW, R, 2>, \
+                     tile_avx512_fixed<VX, VW, R, 3>, tile_avx512_fixed<VX, VW, R, 4>}
+    static const Fixed table[kTile][kTile] = {FABRIC_T(1), FABRIC_T(2), FABRIC_T(3), FABRIC_T(4)};
+#undef FABRIC_T
+    table[rx - 1][cw - 1]((const typename VX::T*)xv, ldx, (const typename VW::T*)wv, ldw, k, y, ldy);
+}
+
+// Converts n F32 values to F16 / BF16 eight or sixteen at a time (same rounding as the scalar code).
+void to_f16_avx512(const float* x, int64_t n, uint16_t* y) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i*)(y + i), _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = f32_to_f16(x[i]);
+}
+
+float dot_f32_avx512(const float* a, const float* b, int64_t n) {
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+// acc[0..n) += s * v[0..n)
+template <class V>
+void axpy_avx512(float s, const typename V::T* v, int64_t n, float* acc) {
+    const __m512 sv = _mm512_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(acc + i, _mm512_fmadd_ps(sv, V::load(v + i), _mm512_loadu_ps(acc + i)));
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        const __m512 a = _mm512_maskz_loadu_ps(m, acc + i);
+        _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(sv, V::load_n(v + i, n - i), a));
+    }
+}
+
+// Flash-attention pieces over an F16 cache (see fabric_op_attention); lane-wise the same arithmetic as the
+// scalar code, so results are identical but for the order of the double sum in the dot product.
+double dot_f16_exact_avx512(const uint16_t* a, const uint16_t* b, int64_t n) {
+    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+    for (int64_t i = 0; i < n; i += 16) {
+        const int64_t rest = std::min<int64_t>(16, n - i);
+        const __m512 p = _mm512_mul_ps(V16F16::load_n(a + i, rest), V16F16::load_n(b + i, rest));  // exact
+        lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+        hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+}
+
+void f16_fma_avx512(uint16_t* acc, const uint16_t* v, float s, int64_t n) {
+    const __m512 sv = _mm512_set1_ps(s);
+    for (int64_t i = 0; i < n; i += 16) {
+        const int64_t rest = std::min<int64_t>(16, n - i);
+        const __mmask16 m = (__mmask16)((1u << rest) - 1);
+        const __m512 r = _mm512_fmadd_ps(V16F16::load_n(v + i, rest), sv, V16F16::load_n(acc + i, rest));
+        _mm256_mask_storeu_epi16(acc + i, m, _mm512_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+}
+
+void f16_scale_avx512(uint16_t* acc, float s, int64_t n) {
+    const __m512 sv = _mm512_set1_ps(s);
+    for (int64_t i = 0; i < n; i += 16) {
+        const int64_t rest = std::min<int64_t>(16, n - i);
+        const __mmask16 m = (__mmask16)((1u << rest) - 1);
+        const __m512 r = _mm512_mul_ps(V16F16::load_n(acc + i, rest), sv);
+        _mm256_mask_storeu_epi16(acc + i, m, _mm512_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+}
+
+// One query row of F16-cache flash attention with the F16-rounded V sum held in registers (NV vectors of
+// 16 lanes, head_dim <= 16 * NV): rounding to F16 happens in-register, so the arithmetic is exactly that of
+// the scalar path (the same per-lane operations, the same double sum of the exact products).
+template <int NV>
+void fa16_row_avx512(const uint16_t* qh, const uint16_t* kc, const uint16_t* vc, int64_t stride, int64_t visible,
+                     int64_t hd, float scale, float* o) {
+    const int64_t last = hd - 16 * (NV - 1);
+    auto ld = [&](const uint16_t* p, int v) { return v == NV - 1 ? V16F16::load_n(p + 16 * v, last) : V16F16::load(p + 16 * v); };
+    auto round16 = [](__m512 x) { return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); };
+    __m512 q[NV], acc[NV];
+    for (int v = 0; v < NV; v++) {
+        q[v] = ld(qh, v);
+        acc[v] = _mm512_setzero_ps();
+    }
+    float mx = -INFINITY, sum = 0.0f;
+    for (int64_t j = 0; j < visible; j++) {
+        const uint16_t* kj = kc + j * stride;
+        __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+        for (int v = 0; v < NV; v++) {
+            const __m512 p = _mm512_mul_ps(q[v], ld(kj, v));  // exact
+            lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+            hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
+        }
+        const float sj = (float)_mm512_reduce_add_pd(_mm512_add_pd(lo, hi)) * scale;
+        float ms = 1.0f, vs = 1.0f;
+        if (sj > mx) {
+            ms = expf(mx - sj);
+            mx = sj;
+            const __m512 m = _mm512_set1_ps(ms);
+            for (int v = 0; v < NV; v++) acc[v] = round16(_mm512_mul_ps(acc[v], m));
+        } else {
+            vs = expf(sj - mx);
+        }
+        const __m512 sv = _mm512_set1_ps(vs);
+        const uint16_t* vj = vc + j * stride;
+        for (int v = 0; v < NV; v++) acc[v] = round16(_mm512_fmadd_ps(ld(vj, v), sv, acc[v]));
+        sum = fmaf(sum, ms, vs);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / sum);
+    for (int v = 0; v < NV; v++) {
+        const __m512 r = _mm512_mul_ps(acc[v], inv);
+        if (v == NV - 1) _mm512_mask_storeu_ps(o + 16 * v, (__mmask16)((1u << last) - 1), r);
+        else _mm512_storeu_ps(o + 16 * v, r);
+    }
+}
+
+typedef void (*Fa16Row)(const uint16_t*, const uint16_t*, const uint16_t*, int64_t, int64_t, int64_t, float, float*);
+Fa16Row fa16_row_for(int64_t hd) {
+    static const Fa16Row table[8] = {fa16_row_avx512<1>, fa16_row_avx512<2>, fa16_row_avx512<3>, fa16_row_avx512<4>,
+                                     fa16_row_avx512<5>, fa16_row_avx512<6>, fa16_row_avx512<7>, fa16_row_avx512<8>};
+    return hd >= 1 && hd <= 128 ? table[(hd + 15) / 16 - 1] : nullptr;
+}
+
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+
+// AVX2 + F16C: 8 lanes. Tails (k % 8) are summed in scalar code after the vector loop.
+struct V8F32 {
+    typedef float T;
+    static __m256 load(const float* p) { return _mm256_loadu_ps(p); }
+    static float get(const float* p, int64_t i) { return p[i]; }
+};
+struct V8F16 {
+    typedef uint16_t T;
+    static __m256 load(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); }
+    static float get(const uint16_t* p, int64_t i) { return _cvtsh_ss(p[i]); }
+};
+struct V8BF16 {
+    typedef uint16_t T;
+    static __m256 load(const uint16_t* p) {
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
+    }
+    static float get(const uint16_t* p, int64_t i) { return bf16_to_f32(p[i]); }
+};
+
+inline float hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+template <class VX, class VW, int RX, int CW>
+void tile_avx2_fixed(const typename VX::T* x, int64_t ldx, const typename VW::T* w, int64_t ldw, int64_t k,
+                     float* y, int64_t ldy) {
+    __m256 acc[RX][CW];
+    for (int r = 0; r < RX; r++)
+        for (int c = 0; c < CW; c++) acc[r][c] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        __m256 wv[CW];
+        for (int c = 0; c < CW; c++) wv[c] = VW::load(w + c * ldw + i);
+        for (int r = 0; r < RX; r++) {
+            const __m256 xv = VX::load(x + r * ldx + i);
+            for (int c = 0; c < CW; c++) acc[r][c] = _mm256_fmadd_ps(xv, wv[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < RX; r++)
+        for (int c = 0; c < CW; c++) {
+            float t = hsum_avx2(acc[r][c]);
+            for (int64_t j = i; j < k; j++) t += VX::get(x + r * ldx, j) * VW::get(w + c * ldw, j);
+            y[r * ldy + c] = t;
+        }
+}
+
+template <class VX, class VW>
+void tile_avx2(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64_t k, int rx, int cw, float* y,
+               int64_t ldy) {
+    typedef void (*Fixed)(const typename VX::T*, int64_t, const typename VW::T*, int64_t, int64_t, float*, int64_t);
+#define FABRIC_T(R) {tile_avx2_fixed<VX, VW, R, 1>, tile_avx2_fixed<VX, VW, R, 2>, \
+                     tile_avx2_fixed<VX, VW, R, 3>, tile_avx2_fixed<VX, VW, R, 4>}
+    static const Fixed table[kTile][kTile] = {FABRIC_T(1), FABRIC_T(2), FABRIC_T(3), FABRIC_T(4)};
+#undef FABRIC_T
+    table[rx - 1][cw - 1]((const typename VX::T*)xv, ldx, (const typename VW::T*)wv, ldw, k, y, ldy);
+}
+
+void to_f16_avx2(const float* x, int64_t n, uint16_t* y) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i*)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = f32_to_f16(x[i]);
+}
+
+float dot_f32_avx2(const float* a, const float* b, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float t = hsum_avx2(acc);
+    for (; i < n; i++) t += a[i] * b[i];
+    return t;
+}
+
+void axpy_f32_avx2(float s, const float* v, int64_t n, float* acc) {
+    const __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(sv, _mm256_loadu_ps(v + i), _mm256_loadu_ps(acc + i)));
+    for (; i < n; i++) acc[i] += s * v[i];
+}
+
+double dot_f16_exact_avx2(const uint16_t* a, const uint16_t* b, int64_t n) {
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 p = _mm256_mul_ps(V8F16::load(a + i), V8F16::load(b + i));  // exact
+        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
+        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
+    }
+    __m256d s4 = _mm256_add_pd(lo, hi);
+    __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+    double t = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+    for (; i < n; i++) t += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
+    return t;
+}
+
+void f16_fma_avx2(uint16_t* acc, const uint16_t* v, float s, int64_t n) {
+    const __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 r = _mm256_fmadd_ps(V8F16::load(v + i), sv, V8F16::load(acc + i));
+        _mm_storeu_si128((__m128i*)(acc + i), _mm256_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; i++) acc[i] = f32_to_f16(fmaf(f16_to_f32(v[i]), s, f16_to_f32(acc[i])));
+}
+
+void f16_scale_avx2(uint16_t* acc, float s, int64_t n) {
+    const __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 r = _mm256_mul_ps(V8F16::load(acc + i), sv);
+        _mm_storeu_si128((__m128i*)(acc + i), _mm256_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; i++) acc[i] = f32_to_f16(f16_to_f32(acc[i]) * s);
+}
+
+#pragma GCC pop_options
+#endif
+
+TileFn tile_for(int32_t type) {
+#if FABRIC_X86
+    if (has_avx512()) {
+        switch (type) {
+            case FABRIC_TYPE_F32: return tile_avx512<V16F32, V16F32>;
+            case FABRIC_TYPE_F16: return tile_avx512<V16F32, V16F16>;
+            case FABRIC_TYPE_BF16: return tile_avx512<V16F32, V16BF16>;
+        }
+    }
+    if (has_avx2()) {
+        switch (type) {
+            case FABRIC_TYPE_F32: return tile_avx2<V8F32, V8F32>;
+            case FABRIC_TYPE_F16: return tile_avx2<V8F32, V8F16>;
+            case FABRIC_TYPE_BF16: return tile_avx2<V8F32, V8BF16>;
+        }
+    }
+#endif
+    switch (type) {
+        case FABRIC_TYPE_F32: return tile_generic<TF32>;
+        case FABRIC_TYPE_F16: return tile_generic<TF16>;
+        case FABRIC_TYPE_BF16: return tile_generic<TBF16>;
+    }
+    return nullptr;
+}
+
+void to_f16(const float* x, int64_t n, uint16_t* y) {
+#if FABRIC_X86
+    if (has_avx512()) {
+        to_f16_avx512(x, n, y);
+        return;
+    }
+    if (has_avx2()) {
+        to_f16_avx2(x, n, y);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) y[i] = f32_to_f16(x[i]);
+}
+
+void axpy_f32(float a, const float* x, int64_t n, float* y) {
+#if FABRIC_X86
+    if (has_avx512()) {
+        axpy_avx512<V16F32>(a, x, n, y);
+        return;
+    }
+    if (has_avx2()) {
+        axpy_f32_avx2(a, x, n, y);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+#if FABRIC_X86
+    if (has_avx512()) return dot_f32_avx512(a, b, n);
+    if (has_avx2()) return dot_f32_avx2(a, b, n);
+#endif
+    float acc = 0.0f;
+    for (int64_t i = 0; i < n; i++) acc += a[i] * b[i];
+    return acc;
+}
+
+
+double dot_f16_exact(const uint16_t* a, const uint16_t* b, int64_t n) {
+#if FABRIC_X86
+    if (has_avx512()) return dot_f16_exact_avx512(a, b, n);
+    if (has_avx2()) return dot_f16_exact_avx2(a, b, n);
+#endif
+    double acc = 0.0;
+    for (int64_t i = 0; i < n; i++) acc += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
+    return acc;
+}
+
+// acc = f16(v * s + acc), one rounding of the fused product-sum per element
+void f16_fma(uint16_t* acc, const uint16_t* v, float s, int64_t n) {
+#if FABRIC_X86
+    if (has_avx512()) {
+        f16_fma_avx512(acc, v, s, n);
+        return;
+    }
+    if (has_avx2()) {
+        f16_fma_avx2(acc, v, s, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) acc[i] = f32_to_f16(fmaf(f16_to_f32(v[i]), s, f16_to_f32(acc[i])));
+}
+
+void f16_scale(uint16_t* acc, float s, int64_t n) {
+#if FABRIC_X86
+    if (has_avx512()) {
+        f16_scale_avx512(acc, s, n);
+        return;
+    }
+    if (has_avx2()) {
+        f16_scale_avx2(acc, s, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) acc[i] = f32_to_f16(f16_to_f32(acc[i]) * s);
+}
+}  // namespace
+
+// =========================================================================================================
+// C surface
+
+extern "C" {
+
+int32_t fabric_type_supported(int32_t type) {
+    return type == FABRIC_TYPE_F32 || type == FABRIC_TYPE_F16 || type == FABRIC_TYPE_BF16 || is_quantized(type);
+}
+
+int64_t fabric_row_bytes(int32_t type, int64_t n) {
+    if (n < 0) return -1;
+    switch (type) {
+        case FABRIC_TYPE_F32: return n * 4;
+        case FABRIC_TYPE_F16:
+        case FABRIC_TYPE_BF16: return n * 2;
+        case FABRIC_TYPE_Q4_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ4_0);
+        case FABRIC_TYPE_Q5_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ5_0);
+        case FABRIC_TYPE_Q8_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ8_0);
+    }
+    return -1;
+}
+
+void* fabric_alloc(int64_t bytes) {
+    const size_t size = (size_t)((std::max<int64_t>(bytes, 1) + 63) / 64 * 64);
+    void* p = aligned_alloc(64, size);
+    if (p) memset(p, 0, size);
+    return p;
+}
+
+void fabric_free(void* p) { free(p); }
+
+const char* fabric_ops_variant(void) {
+    static const char* names[] = {"generic", "avx2", "avx512"};
+    return names[variant()];
+}
+
+int32_t fabric_ops_best_variant(void) { return cpu_best_variant(); }
+
+int32_t fabric_ops_set_variant(int32_t cap) {
+    g_variant_cap = std::max<int32_t>(V_GENERIC, std::min<int32_t>(cap, V_AVX512));
+    return variant();
+}
+
+void fabric_convert_f32(const float* x, int64_t n, int32_t type, void* y, int32_t threads) {
+    parallel_for(n, kGrain, threads, [&](int64_t b, int64_t e) {
+        switch (type) {
+            case FABRIC_TYPE_F32: memcpy((float*)y + b, x + b, (size_t)(e - b) * 4); break;
+            case FABRIC_TYPE_F16: to_f16(x + b, e - b, (uint16_t*)y + b); break;
+            case FABRIC_TYPE_BF16:
+                for (int64_t i = b; i < e; i++) ((uint16_t*)y)[i] = f32_to_bf16(x[i]);
+                break;
+            default: abort();
+        }
+    });
+}
+
+int64_t fabric_op_get_rows(int32_t type, const void* table, int64_t n_rows, int64_t row_len, const int32_t* ids,
+                           int64_t n_ids, float* out, int32_t threads) {
+    for (int64_t i = 0; i < n_ids; i++)
+        if (ids[i] < 0 || ids[i] >= n_rows) return i;
+    const int64_t rb = fabric_row_bytes(type, row_len);
+    parallel_for(n_ids, std::max<int64_t>(1, kGrain / std::max<int64_t>(row_len, 1)), threads,
+                 [&](int64_t b, int64_t e) {
+                     for (int64_t i = b; i < e; i++)
+                         convert_row(type, (const char*)table + ids[i] * rb, row_len, out + i * row_len);
+                 });
+    return -1;
+}
+
+void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const float* x, int64_t m, float* y,
+                      int32_t threads) {
+    if (n <= 0 || m <= 0) return;
+    if (is_quantized(wtype)) {
+        // x to Q8_0 once, then one dot per output; tasks are blocks of w rows by blocks of x rows
+        const int64_t nb = k / QK, wrb = fabric_row_bytes(wtype, k);
+        std::vector<BlockQ8_0> xq((size_t)(m * nb));
+        parallel_for(m, 16, threads, [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; r++) quantize_row_q8_0(x + r * k, k, xq.data() + r * nb);
+        });
+        const int64_t wb = 16, xb = 64, n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
+        parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; t++) {
+                const int64_t w0 = (t % n_wb) * wb, w1 = std::min(n, w0 + wb);
+                const int64_t x0 = (t / n_wb) * xb, x1 = std::min(m, x0 + xb);
+                for (int64_t r = x0; r < x1; r++)
+                    for (int64_t c = w0; c < w1; c++)
+                        y[r * n + c] = dot_quant_q8_0(wtype, (const char*)w + c * wrb, xq.data() + r * nb, k);
+            }
+        });
+        return;
+    }
+    const TileFn tile = tile_for(wtype);
+    if (!tile) abort();
+    // x in the weight's dot type (ggml's vec_dot_type: F16 for F16, BF16 for BF16, F32 for F32); the
+    // AVX-512 tiles take it back as F32 (the same values), the generic ones in the dot type itself
+    std::vector<uint16_t> xh;
+    std::vector<float> xr;
+    const void* xd = x;
+    const bool simd = variant() != V_GENERIC;
+    if (wtype != FABRIC_TYPE_F32) {
+        xh.resize((size_t)(m * k));
+        fabric_convert_f32(x, m * k, wtype, xh.data(), threads);
+        xd = xh.data();
+        if (simd) {
+            xr.resize((size_t)(m * k));
+            parallel_for(m * k, kGrain, threads, [&](int64_t b, int64_t e) {
+                convert_row(wtype, xh.data() + b, e - b, xr.data() + b);
+            });
+            xd = xr.data();
+        }
+    }
+    const int64_t wsz = wtype == FABRIC_TYPE_F32 ? 4 : 2, esz = simd ? 4 : wsz;
+    // Task = a block of w rows (kept hot in L1/L2 while all x rows of the block stream past) by a block of
+    // x rows. Small m (token generation) splits over w rows only.
+    const int64_t wb = 16, xb = 64;
+    const int64_t n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
+    struct Ctx {
+        TileFn tile;
+        const char *x, *w;
+        int64_t n, k, m, esz, wsz, wb, xb, n_wb;
+        float* y;
+    } ctx{tile, (const char*)xd, (const char*)w, n, k, m, esz, wsz, wb, xb, n_wb, y};
+    parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; t++) {
+            const int64_t w0 = (t % ctx.n_wb) * ctx.wb, w1 = std::min(ctx.n, w0 + ctx.wb);
+            const int64_t x0 = (t / ctx.n_wb) * ctx.xb, x1 = std::min(ctx.m, x0 + ctx.xb);
+            for (int64_t c = w0; c < w1; c += kTile) {
+                const int cw = (int)std::min<int64_t>(kTile, w1 - c);
+                for (int64_t r = x0; r < x1; r += kTile) {
+                    const int rx = (int)std::min<int64_t>(kTile, x1 - r);
+                    ctx.tile(ctx.x + r * ctx.k * ctx.esz, ctx.k, ctx.w + c * ctx.k * ctx.wsz, ctx.k, ctx.k, rx, cw,
+                             ctx.y + r * ctx.n + c, ctx.n);
+                }
+            }
+        }
+    });
+}
+
+void fabric_op_rms_norm(const float* x, int64_t rows, int64_t n, float eps, float* y, int32_t threads) {
+    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; r++) {
+            const float* xr = x + r * n;
+            double sum = 0.0;
+            for (int64_t i = 0; i < n; i++) sum += (double)(xr[i] * xr[i]);
+            const float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
+            float* yr = y + r * n;
+            for (int64_t i = 0; i < n; i++) yr[i] = xr[i] * scale;
+        }
+    });
+}
+
+void fabric_op_rope(const float* x, int64_t n_tokens, int64_t n_head, int64_t head_dim, int64_t n_rot,
+                    const int32_t* pos, float theta_base, int32_t mode, float* y, int32_t threads) {
+    const float theta_scale = powf(theta_base, -2.0f / (float)n_rot);
+    const int64_t half = n_rot / 2;
+    parallel_for(n_tokens, 1, threads, [&](int64_t b, int64_t e) {
+        std::vector<float> cs((size_t)n_rot);
+        for (int64_t t = b; t < e; t++) {
+            // angles pos * theta_scale^i by repeated multiplication in float, as ggml's rope cache does
+            float theta = (float)pos[t];
+            for (int64_t i = 0; i < half; i++) {
+                cs[2 * i] = cosf(theta);
+                cs[2 * i + 1] = sinf(theta);
+                theta *= theta_scale;
+            }
+            for (int64_t h = 0; h < n_head; h++) {
+                const float* xh = x + (t * n_head + h) * head_dim;
+                float* yh = y + (t * n_head + h) * head_dim;
+                for (int64_t i = 0; i < half; i++) {
+                    const int64_t i0 = mode == FABRIC_ROPE_NEOX ? i : 2 * i;
+                    const int64_t i1 = mode == FABRIC_ROPE_NEOX ? i + half : 2 * i + 1;
+                    const float c = cs[2 * i], s = cs[2 * i + 1];
+                    const float x0 = xh[i0], x1 = xh[i1];
+                    yh[i0] = x0 * c - x1 * s;
+                    yh[i1] = x0 * s + x1 * c;
+                }
+                if (yh != xh)
+                    for (int64_t i = n_rot; i < head_dim; i++) yh[i] = xh[i];
+            }
+        }
+    });
+}
+
+void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t head_dim, int32_t kv_type,
+                         const void* k, const void* v, int64_t n_kv, int64_t n_head_kv, int64_t kv_stride,
+                         int64_t q_pos0, float scale, float* out, int32_t threads) {
+    const int64_t group = n_head / n_head_kv;
+    parallel_for(n_q * n_head, 1, threads, [&](int64_t b, int64_t e) {
+        std::vector<float> s((size_t)n_kv), qf((size_t)head_dim), row((size_t)head_dim), acc((size_t)head_dim);
+        std::vector<uint16_t> qh((size_t)head_dim), acc16((size_t)head_dim);
+        for (int64_t task = b; task < e; task++) {
+            const int64_t i = task / n_head, h = task % n_head, g = h / group;
+            const int64_t visible = std::min(n_kv, q_pos0 + i + 1);
+            const float* qi = q + (i * n_head + h) * head_dim;
+            float* o = out + (i * n_head + h) * head_dim;
+            if (kv_type == FABRIC_TYPE_F16) {
+                // llama.cpp's CPU flash attention over an F16 cache: q rounded to F16, scores from exact F16
+                // products summed in double, one pass of online softmax with the V sum kept in F16 (rounded
+                // after every update), then divided by the F32 softmax denominator.
+                const uint16_t* kc = (const uint16_t*)k;
+                const uint16_t* vc = (const uint16_t*)v;
+                to_f16(qi, head_dim, qh.data());
+#if FABRIC_X86
+                if (has_avx512()) {
+                    if (Fa16Row row = fa16_row_for(head_dim)) {
+                        row(qh.data(), kc + g * head_dim, vc + g * head_dim, kv_stride, visible, head_dim, scale, o);
+                        continue;
+                    }
+                }
+#endif
+                std::fill(acc16.begin(), acc16.end(), (uint16_t)0);
+                float mx = -INFINITY, sum = 0.0f;
+                for (int64_t j = 0; j < visible; j++) {
+                    const float sj = (float)dot_f16_exact(qh.data(), kc + j * kv_stride + g * head_dim, head_dim) * scale;
+                    float ms = 1.0f, vs = 1.0f;
+                    if (sj > mx) {
+                        ms = expf(mx - sj);
+                        mx = sj;
+                        f16_scale(acc16.data(), ms, head_dim);
+                    } else {
+                        vs = expf(sj - mx);
+                    }
+                    f16_fma(acc16.data(), vc + j * kv_stride + g * head_dim, vs, head_dim);
+                    sum = fmaf(sum, ms, vs);
+                }
+                const float inv = 1.0f / sum;
+                for (int64_t d = 0; d < head_dim; d++) o[d] = f16_to_f32(acc16[d]) * inv;
+                continue;
+            }
+            // F32 cache: exact two-pass softmax in F32 with a double denominator
+            const float* kc = (const float*)k;
+            const float* vc = (const float*)v;
+            float mx = -INFINITY;
+            for (int64_t j = 0; j < visible; j++) {
+                s[j] = dot_f32(qi, kc + j * kv_stride + g * head_dim, head_dim) * scale;
+                mx = std::max(mx, s[j]);
+            }
+            double sum = 0.0;
+            for (int64_t j = 0; j < visible; j++) {
+                s[j] = expf(s[j] - mx);
+                sum += s[j];
+            }
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            for (int64_t j = 0; j < visible; j++) axpy_f32(s[j], vc + j * kv_stride + g * head_dim, head_dim, acc.data());
+            const float inv = (float)(1.0 / sum);
+            for (int64_t d = 0; d < head_dim; d++) o[d] = acc[d] * inv;
+        }
+    });
+}
+
+void fabric_op_softmax(const float* x, int64_t rows, int64_t n, float* y, int32_t threads) {
+    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; r++) {
+            const float* xr = x + r * n;
+            float* yr = y + r * n;
+            float mx = -INFINITY;
+            for (int64_t i = 0; i < n; i++) mx = std::max(mx, xr[i]);
+            double sum = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+                yr[i] = expf(xr[i] - mx);
+                sum += yr[i];
+            }
+            const float inv = (float)(1.0 / sum);
+            for (int64_t i = 0; i < n; i++) yr[i] *= inv;
+        }
+    });
+}
+
+void fabric_op_swiglu(const float* gate, const float* up, int64_t n, float* y, int32_t threads) {
+    parallel_for(n, kGrain, threads, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; i++) {
+            const float g = gate[i];
+            y[i] = g / (1.0f + expf(-g)) * up[i];
+        }
+    });
+}
+
+void fabric_op_add(const float* a, int64_t rows, int64_t n, const float* b, int64_t b_rows, float* y,
+                   int32_t threads) {
+    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; r++) {
+            const float* br = b + (r % b_rows) * n;
+            for (int64_t i = 0; i < n; i++) y[r * n + i] = a[r * n + i] + br[i];
+        }
+    });
+}
+
+void fabric_op_mul(const float* a, int64_t rows, int64_t n, const float* b, int64_t b_rows, float* y,
+                   int32_t threads) {
+    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; r++) {
+            const float* br = b + (r % b_rows) * n;
+            for (int64_t i = 0; i < n; i++) y[r * n + i] = a[r * n + i] * br[i];
+        }
+    });
+}
+
+void fabric_op_scale(const float* a, int64_t n, float s, float* y, int32_t threads) {
+    parallel_for(n, kGrain, threads, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; i++) y[i] = a[i] * s;
+    });
+}
+
+}  // extern "C"

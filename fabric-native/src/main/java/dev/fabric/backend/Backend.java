@@ -1,0 +1,79 @@
+package dev.fabric.backend;
+
+/**
+ * Where tensors live and ops run. Model code is written against this interface only; each backend (CPU now,
+ * Vulkan and Metal later) owns its buffers and kernels and is tested against the CPU backend on the same ops.
+ *
+ * <p>Ops work on whole tensors and write into a caller-provided output (so callers plan memory and reuse
+ * buffers). Each op is a node of the future autodiff graph: its name here is its name in the graph, the
+ * kernel ({@code fabric_op_<name>}) and the tests. Shapes are row-major, last dimension contiguous (see
+ * {@link Tensor}); "rows" broadcast where an op says so. Outputs may alias inputs only where an op says so.
+ */
+public interface Backend extends AutoCloseable {
+    String name();
+
+    /** A new zero-filled tensor owned by the caller (close it). */
+    Tensor allocate(DType type, long... shape);
+
+    /** A tensor viewing host memory owned by {@code owner} (e.g. a memory-mapped GGUF tensor), without copying. */
+    Tensor wrap(DType type, long address, Object owner, long... shape);
+
+    /** Frees memory returned by {@link #allocate}; called by {@link Tensor#close()}. */
+    void free(long address);
+
+    void write(Tensor dst, float[] src);
+
+    void write(Tensor dst, int[] src);
+
+    /** Raw bytes of any type (e.g. quantized blocks in ggml's layout); src.length must be dst's byte size. */
+    void write(Tensor dst, byte[] src);
+
+    float[] readFloats(Tensor src);
+
+    // ---- ops -------------------------------------------------------------------------------------------
+
+    /** out[i, :] = table[ids[i], :] as F32. table [n_rows, row] of F32/F16/BF16; ids I32 [n]; out F32 [n, row]. */
+    void get_rows(Tensor table, Tensor ids, Tensor out);
+
+    /**
+     * y[m, n] = x[m, k] . w[n, k]^T, a linear layer with its weight as GGUF stores it (n rows of k), in the
+     * weight's stored type. x and y F32 of any rank with last dims k and n.
+     */
+    void matmul(Tensor x, Tensor w, Tensor y);
+
+    /** y = x / sqrt(mean(x^2) + eps) over each row. y may be x. */
+    void rms_norm(Tensor x, float eps, Tensor y);
+
+    /**
+     * Rotary embedding of x [tokens, heads, head_dim] at positions pos (I32 [tokens]): the first nRot dims
+     * of each head rotate, pairs as {@code layout} says. y may be x.
+     */
+    void rope(Tensor x, Tensor pos, int nRot, float thetaBase, RopeLayout layout, Tensor y);
+
+    /**
+     * Causal grouped-query attention of q [n_q, heads, head_dim] over the first nKv rows of the caches k and v
+     * [ctx, kv_heads, head_dim] (F32 or F16); query i sits at position qPos0 + i. out [n_q, heads, head_dim].
+     */
+    void attention(Tensor q, Tensor k, Tensor v, long nKv, long qPos0, float scale, Tensor out);
+
+    /** y = softmax(x) over each row. y may be x. */
+    void softmax(Tensor x, Tensor y);
+
+    /** y = silu(gate) * up elementwise. y may be gate or up. */
+    void swiglu(Tensor gate, Tensor up, Tensor y);
+
+    /** y = a + b, b's rows repeating over a's rows (a bias: b [1, n]). y may be a. */
+    void add(Tensor a, Tensor b, Tensor y);
+
+    /** y = a * b elementwise, b's rows repeating over a's rows. y may be a. */
+    void mul(Tensor a, Tensor b, Tensor y);
+
+    /** y = a * s. y may be a. */
+    void scale(Tensor a, float s, Tensor y);
+
+    /** dst = src converted to dst's type (F32 to F32/F16/BF16); same element count. Writes KV caches. */
+    void copy(Tensor src, Tensor dst);
+
+    @Override
+    void close();
+}
