@@ -19,7 +19,6 @@ namespace fq {
 // The solvers below split each pass into an element-wise part (levels, per-element products: vectorizable)
 // and the sequential float sums the reference accumulates in element order. Same operations, same order of
 // accumulation, so the same floats; only the loop shape differs. n <= kMaxN everywhere (sub-blocks of 16/32).
-constexpr int kMaxN = 32;
 
 // make_qx_quants: symmetric levels l in [-nmax, nmax-1] minimising the weighted error, stored as l+nmax.
 // Weights: qw if given, else chosen by rmse_type (1: x^2, 2: 1, 3: |x|, other: sqrt|x|).
