@@ -653,9 +653,7 @@ int64_t fabric_dequantize(int type, const void* src, int64_t nrows, int64_t ncol
     return nrows * ncols;
 }
 
-void fabric_quant_f16_to_f32(const uint16_t* src, float* dst, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) dst[i] = half_to_float(src[i]);
-}
+void fabric_quant_f16_to_f32(const uint16_t* src, float* dst, int64_t n) { f16_to_f32(src, dst, n); }
 
 void fabric_quant_bf16_to_f32(const uint16_t* src, float* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] = bits_to_float((uint32_t)src[i] << 16);

@@ -4,6 +4,9 @@
 // bit for bit (QuantIsaParityTest).
 #include <algorithm>
 #include <cstring>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "fabric_quant_common.h"
 
@@ -30,6 +33,14 @@ namespace qb_avx2 {
 #define FQB_W 8
 #include "fabric_quant_batch.inc"
 #undef FQB_W
+// F16C converts every half exactly (subnormals too; NaNs come back quiet with their payload), as half_to_float.
+void f16_to_f32(const uint16_t* src, float* dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+    }
+    for (; i < n; ++i) dst[i] = half_to_float(src[i]);
+}
 }  // namespace qb_avx2
 #pragma GCC pop_options
 #pragma GCC push_options
@@ -65,6 +76,13 @@ void sym_batch(int count, int n, int nmax, const float* x, const float* w, int8_
     }
 #endif
     qb_scalar::sym_batch(count, n, nmax, x, w, L, scales);
+}
+
+void f16_to_f32(const uint16_t* src, float* dst, int64_t n) {
+#ifdef FQ_HAVE_X86_VARIANTS
+    if (quant_variant() != FABRIC_DQ_SCALAR) return qb_avx2::f16_to_f32(src, dst, n);
+#endif
+    for (int64_t i = 0; i < n; ++i) dst[i] = half_to_float(src[i]);
 }
 
 }  // namespace fq

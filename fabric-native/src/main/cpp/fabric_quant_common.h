@@ -139,6 +139,9 @@ void asym_batch(int count, int n, int nmax, const float* x, const float* w, uint
                 float rmin, float rdelta, int nstep, bool use_mad, bool qkx3);
 void sym_batch(int count, int n, int nmax, const float* x, const float* w, int8_t* L, float* scales);
 
+// Exact F16 -> F32 (F16C where the variant allows; same bits as half_to_float for all 65536 halves).
+void f16_to_f32(const uint16_t* src, float* dst, int64_t n);
+
 // The FABRIC_DQ_* variant chosen by fabric_quant_set_isa (fabric_quant_dequant.cpp); also picks the batch solvers.
 int quant_variant();
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.fabric.backend.cpu.CpuFeatures;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -40,6 +41,27 @@ class QuantIsaParityTest {
                     Quantizer.useInstructionSets(-1);
                 }
             }
+        }
+    }
+
+    /** The F16 decoder feeding the quantizers (F16C on AVX2/AVX-512): the scalar build's bits for every half. */
+    @Test
+    void everyBuildDecodesEveryHalfToTheSameBits() {
+        short[] all = new short[65536 + 5];
+        for (int i = 0; i < all.length; i++) all[i] = (short) i;
+        try {
+            Quantizer.useInstructionSets(0);
+            float[] oracle = Quantizer.f16ToF32(all);
+            for (int isa : ISAS) {
+                String variant = Quantizer.useInstructionSets(isa);
+                float[] got = Quantizer.f16ToF32(all);
+                for (int i = 0; i < all.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(oracle[i]), Float.floatToRawIntBits(got[i]),
+                            "half 0x" + Integer.toHexString(all[i] & 0xffff) + " [" + variant + "]");
+                }
+            }
+        } finally {
+            Quantizer.useInstructionSets(-1);
         }
     }
 
