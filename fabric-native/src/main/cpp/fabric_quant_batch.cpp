@@ -24,6 +24,9 @@ void asym_batch(int count, int n, int nmax, const float* x, const float* w, uint
 void sym_batch(int count, int n, int nmax, const float* x, const float* w, int8_t* L, float* scales) {
     for (int k = 0; k < count; ++k) scales[k] = solve_symmetric(n, nmax, x + n * k, L + n * k, 1, w + n * k);
 }
+void pos_batch(int count, int n, int nmax, const float* x, const float* w, uint8_t* L, float* out) {
+    for (int k = 0; k < count; ++k) out[k] = solve_positive(n, nmax, x + n * k, L + n * k, w + n * k);
+}
 }  // namespace qb_scalar
 
 #ifdef FQ_HAVE_X86_VARIANTS
@@ -76,6 +79,17 @@ void sym_batch(int count, int n, int nmax, const float* x, const float* w, int8_
     }
 #endif
     qb_scalar::sym_batch(count, n, nmax, x, w, L, scales);
+}
+
+void pos_batch(int count, int n, int nmax, const float* x, const float* w, uint8_t* L, float* out) {
+#ifdef FQ_HAVE_X86_VARIANTS
+    switch (quant_variant()) {
+        case FABRIC_DQ_AVX512: return qb_avx512::pos_batch(count, n, nmax, x, w, L, out);
+        case FABRIC_DQ_AVX2: return qb_avx2::pos_batch(count, n, nmax, x, w, L, out);
+        default: break;
+    }
+#endif
+    qb_scalar::pos_batch(count, n, nmax, x, w, L, out);
 }
 
 void f16_to_f32(const uint16_t* src, float* dst, int64_t n) {

@@ -138,6 +138,8 @@ float solve_positive(int n, int nmax, const float* x, uint8_t* L, const float* q
 void asym_batch(int count, int n, int nmax, const float* x, const float* w, uint8_t* L, float* scales, float* mins,
                 float rmin, float rdelta, int nstep, bool use_mad, bool qkx3);
 void sym_batch(int count, int n, int nmax, const float* x, const float* w, int8_t* L, float* scales);
+// solve_positive over count problems of n values (x, w, L: count*n; out: count scales).
+void pos_batch(int count, int n, int nmax, const float* x, const float* w, uint8_t* L, float* out);
 
 // Exact F16 -> F32 (F16C where the variant allows; same bits as half_to_float for all 65536 halves).
 void f16_to_f32(const uint16_t* src, float* dst, int64_t n);

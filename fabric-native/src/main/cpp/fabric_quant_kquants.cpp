@@ -103,11 +103,15 @@ void requant_kx(const float* x, const uint8_t* blk, int nmax, uint8_t* L) {
 
 // Per-thread row buffers: the sub-block searches of a whole row run as one batch (asym_batch, sym_batch).
 struct RowScratch {
-    std::vector<float> w, scales, mins, sw;
-    std::vector<uint8_t> L;
+    std::vector<float> w, scales, mins, sw, dblk, mblk;
+    std::vector<uint8_t> L, Ls, Lm;
     void size(int64_t n, int64_t nsub) {
         if ((int64_t)w.size() < n) { w.resize((size_t)n); L.resize((size_t)n); }
-        if ((int64_t)scales.size() < nsub) { scales.resize((size_t)nsub); mins.resize((size_t)nsub); sw.resize((size_t)nsub); }
+        if ((int64_t)scales.size() < nsub) {
+            for (auto* v : {&scales, &mins, &sw, &dblk, &mblk}) v->resize((size_t)nsub);
+            Ls.resize((size_t)nsub);
+            Lm.resize((size_t)nsub);
+        }
     }
 };
 thread_local RowScratch t_row;
@@ -150,6 +154,9 @@ void kx_row_scales(const float* x, int64_t n, const float* qw, int nmax, bool q5
             }
         }
         asym_batch((int)nsub, 32, nmax, x, w, L, scales, mins, -0.9f, 0.05f, 36, false, true);
+        // the super-block scale and min of every super-block (solve_positive on its 8 sub-block values)
+        pos_batch((int)nsb, 8, 63, scales, sw, r.Ls.data(), r.dblk.data());
+        pos_batch((int)nsb, 8, 63, mins, sw, r.Lm.data(), r.mblk.data());
     }
     for (int64_t b = 0; b < nsb; ++b) {
         uint8_t* blk = out + bytes * b;
@@ -172,9 +179,9 @@ void kx_row_scales(const float* x, int64_t n, const float* qw, int nmax, bool q5
             put_u16(blk, half_from_float(max_scale / 63.0f));
             put_u16(blk + 2, half_from_float(max_min / 63.0f));
         } else {
-            uint8_t Ls[8], Lm[8];
-            const float d_block = solve_positive(8, 63, sc, Ls, sw + 8 * b);
-            const float m_block = solve_positive(8, 63, mn, Lm, sw + 8 * b);
+            const uint8_t* Ls = r.Ls.data() + 8 * b;
+            const uint8_t* Lm = r.Lm.data() + 8 * b;
+            const float d_block = r.dblk[(size_t)b], m_block = r.mblk[(size_t)b];
             for (int j = 0; j < 8; ++j) {
                 uint8_t ls = Ls[j], lm = Lm[j];
                 if (q5) {
