@@ -19,7 +19,6 @@ namespace fq {
 // The solvers below split each pass into an element-wise part (levels, per-element products: vectorizable)
 // and the sequential float sums the reference accumulates in element order. Same operations, same order of
 // accumulation, so the same floats; only the loop shape differs. n <= kMaxN everywhere (sub-blocks of 16/32).
-constexpr int kMaxN = 32;
 
 // make_qx_quants: symmetric levels l in [-nmax, nmax-1] minimising the weighted error, stored as l+nmax.
 // Weights: qw if given, else chosen by rmse_type (1: x^2, 2: 1, 3: |x|, other: sqrt|x|).
@@ -654,9 +653,7 @@ int64_t fabric_dequantize(int type, const void* src, int64_t nrows, int64_t ncol
     return nrows * ncols;
 }
 
-void fabric_quant_f16_to_f32(const uint16_t* src, float* dst, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) dst[i] = half_to_float(src[i]);
-}
+void fabric_quant_f16_to_f32(const uint16_t* src, float* dst, int64_t n) { f16_to_f32(src, dst, n); }
 
 void fabric_quant_bf16_to_f32(const uint16_t* src, float* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] = bits_to_float((uint32_t)src[i] << 16);

@@ -53,7 +53,8 @@ int64_t fabric_quantize_from(int type, int src_type, const void* src, int64_t nr
 // written, or a FABRIC_QERR_* code. Any bit pattern is accepted (fp16 NaN/Inf scales propagate).
 int64_t fabric_dequantize(int type, const void* src, int64_t nrows, int64_t ncols, float* dst, int nthreads);
 
-// Dequantize variants. The quantizers are scalar only (their bytes are defined by scalar float code).
+// Kernel variants: the dequantizers, and the k-quant sub-block searches (lanes = sub-blocks, same float ops per
+// lane, so every variant gives the same bytes).
 enum { FABRIC_DQ_SCALAR = 0, FABRIC_DQ_AVX2 = 1, FABRIC_DQ_AVX512 = 2 };
 
 // Lets the dequantizers use the instruction sets in isa_bits (FABRIC_ISA_* of fabric_cpu.h, normally

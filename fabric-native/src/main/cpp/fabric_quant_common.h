@@ -8,7 +8,14 @@
 
 #include "fabric_quant.h"
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)  // GCC target pragmas
+#define FQ_HAVE_X86_VARIANTS 1
+#endif
+
 namespace fq {
+
+// Largest sub-block the solvers take (16 or 32 elements).
+constexpr int kMaxN = 32;
 
 // Sub-blocks whose largest |x| is below this are treated as all-zero (ggml's GROUP_MAX_EPS).
 constexpr float kGroupEps = 1e-15f;
@@ -124,6 +131,21 @@ float solve_q3(int n, int nmax, const float* x, int8_t* L);
 float solve_asymmetric(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min,
                        uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad, bool qkx3);
 float solve_positive(int n, int nmax, const float* x, uint8_t* L, const float* qw);
+
+// The same solvers over `count` consecutive sub-blocks of n elements (x, w: count*n floats; L: count*n
+// levels; scales, mins: count), vectorized across sub-blocks where the CPU allows (fabric_quant_batch.cpp).
+// Bytes identical to calling the solvers above one sub-block at a time; solve_symmetric with weights w.
+void asym_batch(int count, int n, int nmax, const float* x, const float* w, uint8_t* L, float* scales, float* mins,
+                float rmin, float rdelta, int nstep, bool use_mad, bool qkx3);
+void sym_batch(int count, int n, int nmax, const float* x, const float* w, int8_t* L, float* scales);
+// solve_positive over count problems of n values (x, w, L: count*n; out: count scales).
+void pos_batch(int count, int n, int nmax, const float* x, const float* w, uint8_t* L, float* out);
+
+// Exact F16 -> F32 (F16C where the variant allows; same bits as half_to_float for all 65536 halves).
+void f16_to_f32(const uint16_t* src, float* dst, int64_t n);
+
+// The FABRIC_DQ_* variant chosen by fabric_quant_set_isa (fabric_quant_dequant.cpp); also picks the batch solvers.
+int quant_variant();
 
 // k-quant rows (fabric_quant_kquants.cpp): n elements, qw = per-column weights of the row or nullptr.
 void q2_k_row(const float* x, uint8_t* out, int64_t n, const float* qw);

@@ -15,8 +15,7 @@ namespace dq_scalar {
 #include "fabric_quant_dequant.inc"
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)  // GCC target pragmas
-#define FQ_HAVE_X86_VARIANTS 1
+#ifdef FQ_HAVE_X86_VARIANTS
 #pragma GCC push_options
 #pragma GCC target("avx2,f16c")
 namespace dq_avx2 {
@@ -65,6 +64,8 @@ FQ_TABLE(dq_avx512)
 #endif
 
 }  // namespace
+
+int quant_variant() { return g_variant.load(std::memory_order_relaxed); }
 
 DequantFn dequant_fn(int type) {
 #ifdef FQ_HAVE_X86_VARIANTS

@@ -3,6 +3,7 @@
 // the reference path without weights and the imatrix path with them, as ggml's quantize_<type> does.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "fabric_quant_common.h"
 
@@ -100,61 +101,100 @@ void requant_kx(const float* x, const uint8_t* blk, int nmax, uint8_t* L) {
     }
 }
 
-// Shared by Q4_K and Q5_K: scales/mins per 32-element sub-block into blk[0..16).
-void kx_scales(const float* x, const float* qw, int nmax, bool q5, uint8_t* blk, uint8_t* L) {
-    float scales[8], mins[8], w[32], sw[8];
-    uint8_t Laux[32];
-    std::memset(blk + 4, 0, 12);
+// Per-thread row buffers: the sub-block searches of a whole row run as one batch (asym_batch, sym_batch).
+struct RowScratch {
+    std::vector<float> w, scales, mins, sw, dblk, mblk;
+    std::vector<uint8_t> L, Ls, Lm;
+    void size(int64_t n, int64_t nsub) {
+        if ((int64_t)w.size() < n) { w.resize((size_t)n); L.resize((size_t)n); }
+        if ((int64_t)scales.size() < nsub) {
+            for (auto* v : {&scales, &mins, &sw, &dblk, &mblk}) v->resize((size_t)nsub);
+            Ls.resize((size_t)nsub);
+            Lm.resize((size_t)nsub);
+        }
+    }
+};
+thread_local RowScratch t_row;
+
+// Shared by Q4_K and Q5_K: scales/mins of every 32-element sub-block of the row, then per super-block the
+// packed scales into blk[0..16) and the requantized levels into L (n levels for the row).
+void kx_row_scales(const float* x, int64_t n, const float* qw, int nmax, bool q5, uint8_t* out, int bytes,
+                   uint8_t* L) {
+    RowScratch& r = t_row;
+    const int64_t nsb = n / QK, nsub = n / 32;
+    r.size(n, nsub);
+    float* w = r.w.data();
+    float* scales = r.scales.data();
+    float* mins = r.mins.data();
+    float* sw = r.sw.data();
     if (!qw) {
-        float max_scale = 0.0f, max_min = 0.0f;
-        for (int j = 0; j < 8; ++j) {
+        for (int64_t j = 0; j < nsub; ++j) {
             const float* xb = x + 32 * j;
             float sum_x2 = 0.0f;
             for (int l = 0; l < 32; ++l) sum_x2 += xb[l] * xb[l];
             const float av_x = std::sqrt(sum_x2 / 32.0f);
-            for (int l = 0; l < 32; ++l) w[l] = av_x + std::fabs(xb[l]);
-            scales[j] = q5 ? solve_asymmetric(32, nmax, xb, w, L + 32 * j, &mins[j], Laux, -0.5f, 0.1f, 15, false, false)
-                           : solve_asymmetric(32, nmax, xb, w, L + 32 * j, &mins[j], Laux, -1.0f, 0.1f, 20, false, false);
-            if (scales[j] > max_scale) max_scale = scales[j];
-            if (mins[j] > max_min) max_min = mins[j];
+            for (int l = 0; l < 32; ++l) w[32 * j + l] = av_x + std::fabs(xb[l]);
         }
-        const float inv_scale = max_scale > 0.0f ? 63.0f / max_scale : 0.0f;
-        const float inv_min = max_min > 0.0f ? 63.0f / max_min : 0.0f;
-        for (int j = 0; j < 8; ++j) {
-            uint8_t ls = (uint8_t)nearest_int(inv_scale * scales[j]);
-            uint8_t lm = (uint8_t)nearest_int(inv_min * mins[j]);
-            put_scale_min(blk + 4, j, std::min<uint8_t>(63, ls), std::min<uint8_t>(63, lm));
-        }
-        put_u16(blk, half_from_float(max_scale / 63.0f));
-        put_u16(blk + 2, half_from_float(max_min / 63.0f));
+        if (q5) asym_batch((int)nsub, 32, nmax, x, w, L, scales, mins, -0.5f, 0.1f, 15, false, false);
+        else asym_batch((int)nsub, 32, nmax, x, w, L, scales, mins, -1.0f, 0.1f, 20, false, false);
     } else {
-        float sum_x2 = 0.0f;
-        for (int l = 0; l < QK; ++l) sum_x2 += x[l] * x[l];
-        const float sigma2 = 2.0f * sum_x2 / (float)QK;
-        for (int j = 0; j < 8; ++j) {
-            const float* xb = x + 32 * j;
-            const float* qb = qw + 32 * j;
-            for (int l = 0; l < 32; ++l) w[l] = qb[l] * std::sqrt(sigma2 + xb[l] * xb[l]);
-            float sumw = 0.0f;
-            for (int l = 0; l < 32; ++l) sumw += w[l];
-            sw[j] = sumw;
-            scales[j] = solve_asymmetric(32, nmax, xb, w, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false, true);
-        }
-        uint8_t Ls[8], Lm[8];
-        const float d_block = solve_positive(8, 63, scales, Ls, sw);
-        const float m_block = solve_positive(8, 63, mins, Lm, sw);
-        for (int j = 0; j < 8; ++j) {
-            uint8_t ls = Ls[j], lm = Lm[j];
-            if (q5) {
-                ls = std::min<uint8_t>(63, ls);
-                lm = std::min<uint8_t>(63, lm);
+        for (int64_t b = 0; b < nsb; ++b) {
+            const float* xs = x + QK * b;
+            float sum_x2 = 0.0f;
+            for (int l = 0; l < QK; ++l) sum_x2 += xs[l] * xs[l];
+            const float sigma2 = 2.0f * sum_x2 / (float)QK;
+            for (int j = 0; j < 8; ++j) {
+                const float* xb = xs + 32 * j;
+                const float* qb = qw + QK * b + 32 * j;
+                float* wb = w + QK * b + 32 * j;
+                for (int l = 0; l < 32; ++l) wb[l] = qb[l] * std::sqrt(sigma2 + xb[l] * xb[l]);
+                float sumw = 0.0f;
+                for (int l = 0; l < 32; ++l) sumw += wb[l];
+                sw[8 * b + j] = sumw;
             }
-            put_scale_min(blk + 4, j, ls, lm);
         }
-        put_u16(blk, half_from_float(d_block));
-        put_u16(blk + 2, half_from_float(m_block));
+        asym_batch((int)nsub, 32, nmax, x, w, L, scales, mins, -0.9f, 0.05f, 36, false, true);
+        // the super-block scale and min of every super-block (solve_positive on its 8 sub-block values)
+        pos_batch((int)nsb, 8, 63, scales, sw, r.Ls.data(), r.dblk.data());
+        pos_batch((int)nsb, 8, 63, mins, sw, r.Lm.data(), r.mblk.data());
     }
-    requant_kx(x, blk, nmax, L);
+    for (int64_t b = 0; b < nsb; ++b) {
+        uint8_t* blk = out + bytes * b;
+        const float* sc = scales + 8 * b;
+        const float* mn = mins + 8 * b;
+        std::memset(blk + 4, 0, 12);
+        if (!qw) {
+            float max_scale = 0.0f, max_min = 0.0f;
+            for (int j = 0; j < 8; ++j) {
+                if (sc[j] > max_scale) max_scale = sc[j];
+                if (mn[j] > max_min) max_min = mn[j];
+            }
+            const float inv_scale = max_scale > 0.0f ? 63.0f / max_scale : 0.0f;
+            const float inv_min = max_min > 0.0f ? 63.0f / max_min : 0.0f;
+            for (int j = 0; j < 8; ++j) {
+                uint8_t ls = (uint8_t)nearest_int(inv_scale * sc[j]);
+                uint8_t lm = (uint8_t)nearest_int(inv_min * mn[j]);
+                put_scale_min(blk + 4, j, std::min<uint8_t>(63, ls), std::min<uint8_t>(63, lm));
+            }
+            put_u16(blk, half_from_float(max_scale / 63.0f));
+            put_u16(blk + 2, half_from_float(max_min / 63.0f));
+        } else {
+            const uint8_t* Ls = r.Ls.data() + 8 * b;
+            const uint8_t* Lm = r.Lm.data() + 8 * b;
+            const float d_block = r.dblk[(size_t)b], m_block = r.mblk[(size_t)b];
+            for (int j = 0; j < 8; ++j) {
+                uint8_t ls = Ls[j], lm = Lm[j];
+                if (q5) {
+                    ls = std::min<uint8_t>(63, ls);
+                    lm = std::min<uint8_t>(63, lm);
+                }
+                put_scale_min(blk + 4, j, ls, lm);
+            }
+            put_u16(blk, half_from_float(d_block));
+            put_u16(blk + 2, half_from_float(m_block));
+        }
+        requant_kx(x + QK * b, blk, nmax, L + QK * b);
+    }
 }
 
 }  // namespace
@@ -269,9 +309,11 @@ void q3_k_row(const float* x, uint8_t* out, int64_t n, const float* qw) {
 }
 
 void q4_k_row(const float* x, uint8_t* out, int64_t n, const float* qw) {
-    uint8_t L[QK];
-    for (int64_t b = 0; b < n / QK; ++b, x += QK, out += 144) {
-        kx_scales(x, qw ? qw + QK * b : nullptr, 15, false, out, L);
+    t_row.size(n, n / 32);
+    uint8_t* Lrow = t_row.L.data();
+    kx_row_scales(x, n, qw, 15, false, out, 144, Lrow);
+    for (int64_t b = 0; b < n / QK; ++b, out += 144) {
+        const uint8_t* L = Lrow + QK * b;
         uint8_t* q = out + 16;
         for (int j = 0; j < QK; j += 64, q += 32) {
             for (int l = 0; l < 32; ++l) q[l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
@@ -280,9 +322,11 @@ void q4_k_row(const float* x, uint8_t* out, int64_t n, const float* qw) {
 }
 
 void q5_k_row(const float* x, uint8_t* out, int64_t n, const float* qw) {
-    uint8_t L[QK];
-    for (int64_t b = 0; b < n / QK; ++b, x += QK, out += 176) {
-        kx_scales(x, qw ? qw + QK * b : nullptr, 31, true, out, L);
+    t_row.size(n, n / 32);
+    uint8_t* Lrow = t_row.L.data();
+    kx_row_scales(x, n, qw, 31, true, out, 176, Lrow);
+    for (int64_t b = 0; b < n / QK; ++b, out += 176) {
+        const uint8_t* L = Lrow + QK * b;
         uint8_t* qh = out + 16;
         uint8_t* ql = out + 48;
         std::memset(qh, 0, 32);
@@ -301,17 +345,27 @@ void q5_k_row(const float* x, uint8_t* out, int64_t n, const float* qw) {
 }
 
 void q6_k_row(const float* x, uint8_t* out, int64_t n, const float* qw) {
-    int8_t L[QK];
-    float scales[16];
+    // Every 16-element sub-block's symmetric search of the row in one batch; without an imatrix the
+    // weights are x^2 (rmse_type 1).
+    RowScratch& r = t_row;
+    r.size(n, n / 16);
+    const float* w = qw;
+    if (!qw) {
+        for (int64_t i = 0; i < n; ++i) r.w[(size_t)i] = x[i] * x[i];
+        w = r.w.data();
+    }
+    int8_t* Lrow = reinterpret_cast<int8_t*>(r.L.data());
+    sym_batch((int)(n / 16), 16, 32, x, w, Lrow, r.scales.data());
     for (int64_t b = 0; b < n / QK; ++b, x += QK, out += 210) {
+        int8_t* L = Lrow + QK * b;
+        const float* scales = r.scales.data() + 16 * b;
         uint8_t* ql = out;
         uint8_t* qh = out + 128;
         int8_t* sc = reinterpret_cast<int8_t*>(out + 192);
         uint8_t* d_out = out + 208;
         float max_scale = 0.0f, max_abs = 0.0f;
         for (int ib = 0; ib < 16; ++ib) {
-            const float s = solve_symmetric(16, 32, x + 16 * ib, L + 16 * ib, 1, qw ? qw + QK * b + 16 * ib : nullptr);
-            scales[ib] = s;
+            const float s = scales[ib];
             const float a = std::fabs(s);
             if (a > max_abs) { max_abs = a; max_scale = s; }
         }

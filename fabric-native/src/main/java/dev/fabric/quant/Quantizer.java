@@ -31,7 +31,7 @@ public final class Quantizer {
 
     private Quantizer() {}
 
-    /** The dequantize build in use: "scalar", "avx2" or "avx512" (the quantizers are always scalar). */
+    /** The kernel build in use: "scalar", "avx2" or "avx512" (dequantizers and the k-quant sub-block searches). */
     public static String dequantizeVariant() {
         return switch (dequantizeVariant) {
             case QuantNative.DQ_AVX512 -> "avx512";

@@ -13,7 +13,7 @@ import org.bytedeco.javacpp.annotation.Platform;
  * raw native addresses (memory-mapped GGUF data, direct buffers).
  */
 @Platform(include = {"fabric_quant.h", "fabric_quant_common.h", "fabric_quant.cpp", "fabric_quant_kquants.cpp",
-        "fabric_quant_dequant.cpp"})
+        "fabric_quant_dequant.cpp", "fabric_quant_batch.cpp"})
 // fabric_cpu.h is included by fabric_quant_dequant.cpp for its FABRIC_ISA_* bits only; the features themselves
 // come from CpuNative.fabric_cpu_features() through fabric_quant_set_isa (called when this class loads).
 public final class QuantNative {

@@ -31,6 +31,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -320,31 +324,68 @@ public final class QuantizePipeline {
             removeHook(cleanup);
             throw ioFailure(out, e);
         }
+        // Tensor i is written (and reported) on a writer thread while tensor i+1 is converted into the other
+        // output buffer; at most one write is in flight, so tensors reach the file in order.
+        ExecutorService io = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "fabric-quantize-writer");
+            t.setDaemon(true);
+            return t;
+        });
         try (w; TensorConverter conv = new TensorConverter(plan.request().effectiveThreads())) {
             in.advise(MmapNative.MADV_SEQUENTIAL);
             long written = 0;
+            Future<?> pending = null;
             List<TypeChoice> choices = plan.choices();
             for (int i = 0; i < choices.size(); i++) {
                 TypeChoice c = choices.get(i);
                 TensorData src = in.data(c.name());
                 long outBytes = c.outputBytes();
-                hook.beforeWrite(i, written, outBytes);
-                if (c.converts()) {
-                    long addr = conv.convert(src.address(), c, plan.weightsFor().get(c.name()));
-                    w.writeTensor(i, addr, outBytes);
-                } else {
-                    w.writeTensor(i, src);
-                }
+                long addr = c.converts() ? conv.convert(src.address(), c, plan.weightsFor().get(c.name()), i % 2) : 0;
+                await(pending);
+                final int index = i;
+                final long before = written;
+                pending = io.submit(() -> {
+                    hook.beforeWrite(index, before, outBytes);
+                    if (c.converts()) w.writeTensor(index, addr, outBytes);
+                    else w.writeTensor(index, src);
+                    listener.tensorDone(index, c, src.byteSize(), outBytes);
+                    if (src.byteSize() > 0) TensorConverter.release(src.address(), src.byteSize());
+                    return null;
+                });
                 written += outBytes;
-                listener.tensorDone(i, c, src.byteSize(), outBytes);
-                if (src.byteSize() > 0) TensorConverter.release(src.address(), src.byteSize());
             }
+            await(pending);
             w.finish();
             return Files.size(out);
         } catch (IOException e) {
             throw ioFailure(out, e);
         } finally {
+            io.shutdownNow();
             removeHook(cleanup);
+        }
+    }
+
+    /** Waits for a write; rethrows what it threw. */
+    private static void await(Future<?> f) throws IOException {
+        if (f == null) return;
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    f.get();
+                    return;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } catch (ExecutionException e) {
+            Throwable t = e.getCause();
+            if (t instanceof IOException io) throw io;
+            if (t instanceof RuntimeException re) throw re;
+            if (t instanceof Error err) throw err;
+            throw new IllegalStateException(t);
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
         }
     }
 

@@ -29,6 +29,8 @@ final class TensorConverter implements AutoCloseable {
     private final int threads;
     private BytePointer f32;
     private BytePointer out;
+    // Two output buffers used in turn, so that tensor i can be written while tensor i+1 is converted.
+    private final BytePointer[] outs = new BytePointer[2];
 
     TensorConverter(int threads) {
         QuantNative.load();
@@ -60,6 +62,11 @@ final class TensorConverter implements AutoCloseable {
      * output bytes, valid until the next call. {@code imatrix} holds ne0 weights per expert (ne0 * ne2), or null.
      */
     long convert(long srcAddress, TypeChoice c, float[] imatrix) {
+        return convert(srcAddress, c, imatrix, 0);
+    }
+
+    /** Converts into output buffer {@code slot} (0 or 1); its previous contents must no longer be needed. */
+    long convert(long srcAddress, TypeChoice c, float[] imatrix, int slot) {
         long[] shape = c.input().shape();
         long ne0 = shape[0];
         long ne1 = shape.length > 1 ? shape[1] : 1;
@@ -70,7 +77,7 @@ final class TensorConverter implements AutoCloseable {
         GgmlType from = c.input().type();
         GgmlType to = c.type();
         long outBytes = c.outputBytes();
-        out = ensure(out, outBytes);
+        out = outs[slot] = ensure(outs[slot], outBytes);
         long chunkRows = Math.max(1, Math.min(ne1, CHUNK_ELEMENTS / ne0));
         long inRow = from.rowBytes(ne0);
         long outRow = to.rowBytes(ne0);
@@ -85,8 +92,14 @@ final class TensorConverter implements AutoCloseable {
             for (long r = 0; r < ne1; r += chunkRows) {
                 long n = Math.min(chunkRows, ne1 - r);
                 long row = m * ne1 + r;
-                long src = toF32(from, srcAddress + row * inRow, n, ne0);
-                fromF32(to, src, n, ne0, w, out.address() + row * outRow);
+                long dst = out.address() + row * outRow;
+                QuantType q = kernel(to);
+                if (q != null && (from == GgmlType.F32 || from == GgmlType.F16 || from == GgmlType.BF16)) {
+                    // rows decoded per thread inside the kernel: no serial F32 pass, no F32 buffer
+                    Quantizer.quantizeAt(q, from, srcAddress + row * inRow, n, ne0, w, dst, threads);
+                } else {
+                    fromF32(to, toF32(from, srcAddress + row * inRow, n, ne0), n, ne0, w, dst);
+                }
                 release(srcAddress + row * inRow, n * inRow);
             }
         }
@@ -175,7 +188,10 @@ final class TensorConverter implements AutoCloseable {
     @Override
     public void close() {
         if (f32 != null) f32.close();
-        if (out != null) out.close();
+        for (int i = 0; i < outs.length; i++) {
+            if (outs[i] != null) outs[i].close();
+            outs[i] = null;
+        }
         f32 = out = null;
     }
 }
