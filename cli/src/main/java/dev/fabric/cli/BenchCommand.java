@@ -7,8 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "bench",
         mixinStandardHelpOptions = true,
         description = "Measure Fabric's speed on this machine (single runs; for comparisons, not assertions).",
-        subcommands = {BenchKernelsCommand.class},
-        footer = {"", "Example:", "  fabric bench kernels"})
+        subcommands = {BenchKernelsCommand.class, BenchQuantizeCommand.class},
+        footer = {"", "Examples:", "  fabric bench kernels", "  fabric bench quantize --threads 2"})
 public final class BenchCommand implements Runnable {
 
     @CommandLine.Spec
@@ -16,6 +16,6 @@ public final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Missing subcommand (kernels).");
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing subcommand (kernels, quantize).");
     }
 }

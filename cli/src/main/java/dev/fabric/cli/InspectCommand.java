@@ -2,6 +2,7 @@ package dev.fabric.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.fabric.gguf.GgufArray;
 import dev.fabric.gguf.GgufFile;
 import dev.fabric.gguf.GgufMetadata;
 import dev.fabric.gguf.GgufTensorInfo;
@@ -115,29 +116,24 @@ public final class InspectCommand implements Callable<Integer> {
 
     private static String typeName(GgufValue v) {
         String t = v.type().name().toLowerCase(Locale.ROOT);
-        if (v.value() instanceof List<?> l) t = "array[" + l.size() + "]";
+        if (v.value() instanceof GgufArray a) {
+            t = "array[" + a.elementType().name().toLowerCase(Locale.ROOT) + "; " + a.size() + "]";
+        }
         return t;
     }
 
     /** A metadata value as JSON-friendly Java objects; arrays cut to {@code max} items (0 = all). */
-    @SuppressWarnings("unchecked")
     private static Object plain(GgufValue v, int max) {
-        Object o = v.value();
-        if (o instanceof List<?> l) {
-            List<Object> out = new ArrayList<>();
-            int n = max == 0 ? l.size() : Math.min(max, l.size());
-            for (int i = 0; i < n; i++) {
-                Object x = l.get(i);
-                out.add(x instanceof GgufValue gv ? plain(gv, max) : x);
-            }
-            if (n < l.size()) out.add("... (" + l.size() + " items)");
-            return out;
-        }
+        return plainObject(v.value(), max);
+    }
+
+    private static Object plainObject(Object o, int max) {
+        if (o instanceof GgufArray a) o = a.values();
         if (o != null && o.getClass().isArray()) {
             int len = Array.getLength(o);
             List<Object> out = new ArrayList<>();
             int n = max == 0 ? len : Math.min(max, len);
-            for (int i = 0; i < n; i++) out.add(Array.get(o, i));
+            for (int i = 0; i < n; i++) out.add(plainObject(Array.get(o, i), max));
             if (n < len) out.add("... (" + len + " items)");
             return out;
         }

@@ -3,6 +3,9 @@ package dev.fabric.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fabric.FabricException;
 import dev.fabric.gguf.GgufFile;
+import dev.fabric.template.ChatMessage;
+import dev.fabric.template.ChatTemplate;
+import dev.fabric.template.MaskedConversation;
 import dev.fabric.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -11,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -43,6 +47,10 @@ public final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--no-bos", description = "Do not add the BOS token even if the model asks for it.")
     boolean noBos;
 
+    @Option(names = "--chat-template", paramLabel = "NAME",
+            description = "With --chat: use a built-in template (chatml, qwen3, llama3) instead of the model's own.")
+    String chatTemplate;
+
     @ArgGroup(exclusive = true)
     Input input;
 
@@ -52,7 +60,8 @@ public final class TokenizeCommand implements Callable<Integer> {
 
         @Option(names = "--chat", paramLabel = "MESSAGES.json",
                 description = "Render a conversation (JSON array of {role, content}) with the model's chat "
-                        + "template and show the loss mask (+ = trained on, i.e. assistant replies).")
+                        + "template and show the loss mask (+ = trained on, i.e. assistant replies). "
+                        + "With --ids: the mask (1/0) as a JSON array, then the ids on the last line.")
         Path chat;
 
         @Parameters(index = "0", arity = "0..1", paramLabel = "TEXT", description = "The text to tokenize.")
@@ -65,13 +74,35 @@ public final class TokenizeCommand implements Callable<Integer> {
                 FabricException.EXIT_USAGE, null);
         try (GgufFile f = GgufFile.open(model)) {
             Tokenizer tok = Tokenizer.fromGguf(f.metadata());
-            if (input.chat != null) return ChatView.print(f.metadata(), tok, input.chat, System.out);
+            if (input.chat != null) return printChat(f, tok);
             String text = input.text;
             if (input.file != null) text = Files.readString(input.file, StandardCharsets.UTF_8);
             boolean addBos = !noBos && tok.addBosDefault();
             int[] out = tok.encode(text, addBos, !noParseSpecial);
             print(tok, out, System.out);
         }
+        return 0;
+    }
+
+    /** The rendered conversation with trained spans in [[ ]], then one line per token with its mask bit. */
+    private int printChat(GgufFile f, Tokenizer tok) throws IOException {
+        List<ChatMessage> messages = ChatMessage.fromJson(input.chat);
+        ChatTemplate template = ChatTemplate.choose(chatTemplate, f.metadata());
+        MaskedConversation mc = MaskedConversation.of(template, tok, messages, Map.of());
+        PrintStream ps = System.out;
+        if (ids) {
+            StringBuilder m = new StringBuilder("[");
+            for (int i = 0; i < mc.mask().length; i++) m.append(i == 0 ? "" : ", ").append(mc.mask()[i] ? 1 : 0);
+            ps.println(m.append(']'));
+            print(tok, mc.ids(), ps);
+            return 0;
+        }
+        ps.println("rendered with template '" + template.name() + "'; trained spans in [[ ]]:");
+        ps.println(mc.formatText(false));
+        ps.println();
+        ps.printf("%6s %8s %s %s%n", "index", "id", "m", "piece  (m: + = in the loss, . = not)");
+        ps.print(mc.formatTokens());
+        ps.printf("%d tokens, %d in the loss%n", mc.ids().length, mc.maskedCount());
         return 0;
     }
 

@@ -117,12 +117,14 @@ public final class GgufArray {
         return switch (elementType) {
             case FLOAT32 -> ((float[]) values)[i];
             case FLOAT64 -> ((double[]) values)[i];
-            case UINT64 -> {
-                long v = ((long[]) values)[i];
-                yield v >= 0 ? v : Math.scalb((double) (v >>> 1), 1) + (v & 1);
-            }
+            case UINT64 -> unsignedToDouble(((long[]) values)[i]);
             default -> getLong(i);
         };
+    }
+
+    /** The value of a uint64 held in a long's bits, as a double. */
+    static double unsignedToDouble(long v) {
+        return v >= 0 ? v : Math.scalb((double) (v >>> 1), 1) + (v & 1);
     }
 
     @Override

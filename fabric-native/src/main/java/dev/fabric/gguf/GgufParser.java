@@ -38,7 +38,12 @@ final class GgufParser {
             long infosEnd, long dataOffset, long fileSize) {}
 
     private final String source;
-    private final FileChannel ch;
+    /** Positional reads of the file: FileChannel::read, or an in-memory image in tests. */
+    interface Source {
+        int read(ByteBuffer dst, long position) throws IOException;
+    }
+
+    private final Source ch;
     private final long fileSize;
     private final ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
     private long bufStart; // file position of buf[0]
@@ -47,7 +52,7 @@ final class GgufParser {
             .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
     private boolean warnedUtf8;
 
-    private GgufParser(String source, FileChannel ch, long fileSize, long heapBudget) {
+    private GgufParser(String source, Source ch, long fileSize, long heapBudget) {
         this.source = source;
         this.ch = ch;
         this.fileSize = fileSize;
@@ -57,12 +62,30 @@ final class GgufParser {
 
     /** Parses {@code ch} (positioned anywhere; reads from 0) of size {@code fileSize}. */
     static Result parse(String source, FileChannel ch, long fileSize) throws IOException {
-        long budget = Math.max(64L << 20, Runtime.getRuntime().maxMemory() / 4);
-        return new GgufParser(source, ch, fileSize, budget).run();
+        return parse(source, ch::read, fileSize, defaultHeapBudget());
     }
 
     static Result parse(String source, FileChannel ch, long fileSize, long heapBudget) throws IOException {
-        return new GgufParser(source, ch, fileSize, heapBudget).run();
+        return parse(source, ch::read, fileSize, heapBudget);
+    }
+
+    static Result parse(String source, Source in, long fileSize, long heapBudget) throws IOException {
+        return new GgufParser(source, in, fileSize, heapBudget).run();
+    }
+
+    /** A quarter of the maximum heap (at least 64 MiB) for the objects the metadata creates. */
+    static long defaultHeapBudget() {
+        return Math.max(64L << 20, Runtime.getRuntime().maxMemory() / 4);
+    }
+
+    /** Parses an in-memory file image (tests and tools that already hold the bytes). */
+    static Result parse(String source, byte[] image) throws IOException {
+        return parse(source, (dst, pos) -> {
+            if (pos >= image.length) return -1;
+            int n = (int) Math.min(dst.remaining(), image.length - pos);
+            dst.put(image, (int) pos, n);
+            return n;
+        }, image.length, defaultHeapBudget());
     }
 
     // ---- errors -------------------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ public record GgufValue(GgufValueType type, Object value) {
         return switch (type) {
             case FLOAT32 -> (Float) value;
             case FLOAT64 -> (Double) value;
-            case UINT64 -> GgufArray.wrap(GgufValueType.UINT64, new long[] {(Long) value}).getDouble(0);
+            case UINT64 -> GgufArray.unsignedToDouble((Long) value);
             default -> asLong();
         };
     }

@@ -18,7 +18,7 @@ final class BpeModel implements Model {
     private static final int CACHE_MAX_WORD = 64;
 
     private final List<String> tokens;
-    private final Map<String, Integer> byText;
+    private final TextIndex byText;
     /** Spellings of the symbols outside the vocabulary, by id - vocabulary size. */
     private final List<String> extra = new ArrayList<>();
     private final Map<String, Integer> extraIds = new HashMap<>();
@@ -29,11 +29,11 @@ final class BpeModel implements Model {
     private final boolean ignoreMerges;
     private final ConcurrentHashMap<String, Piece> cache = new ConcurrentHashMap<>();
 
-    BpeModel(Vocabulary v, Map<String, Integer> byText) {
+    BpeModel(Vocabulary v, TextIndex byText) {
         this.tokens = v.tokens();
         this.byText = byText;
         this.pre = PreTokenizer.forName(v.pre());
-        this.ignoreMerges = v.pre().equals("llama3") || v.pre().equals("llama-bpe");
+        this.ignoreMerges = PreTokenizer.isLlama3(v.pre());
         for (int b = 0; b < 256; b++) byteSymbol[b] = intern(String.valueOf(ByteLevel.charOf(b)));
         List<String> lines = v.merges();
         merges = new PairMap(lines.size());
@@ -42,14 +42,18 @@ final class BpeModel implements Model {
             int sp = line.indexOf(' ', 1);
             if (sp < 0) throw new FabricException("tokenizer.ggml.merges[" + rank + "] = '" + line
                     + "' is not two symbols separated by a space");
-            String a = line.substring(0, sp), b = line.substring(sp + 1);
-            merges.putIfAbsent(intern(a), intern(b), rank, intern(a + b));
+            int left = byText.get(line, 0, sp), right = byText.get(line, sp + 1, line.length());
+            int both = byText.joined(line, 0, sp, sp + 1, line.length());
+            if (left < 0) left = intern(line.substring(0, sp));
+            if (right < 0) right = intern(line.substring(sp + 1));
+            if (both < 0) both = intern(line.substring(0, sp) + line.substring(sp + 1));
+            merges.putIfAbsent(left, right, rank, both);
         }
     }
 
     private int intern(String s) {
-        Integer id = byText.get(s);
-        if (id != null) return id;
+        int id = byText.get(s);
+        if (id >= 0) return id;
         Map<String, Integer> m = extraIds;
         Integer e = m.get(s);
         if (e != null) return e;
@@ -100,8 +104,8 @@ final class BpeModel implements Model {
             for (int j = before; j < nb; j++) charOfByte[j] = charAt[k] - charAt[s];
         }
         if (ignoreMerges) {
-            Integer whole = byText.get(ByteLevel.encode(bytes, 0, nb));
-            if (whole != null) return new Piece(new int[] {whole}, new int[] {0});
+            int whole = byText.get(ByteLevel.encode(bytes, 0, nb));
+            if (whole >= 0) return new Piece(new int[] {whole}, new int[] {0});
         }
         int[] sym = new int[nb];
         int[] start = new int[nb];
@@ -123,8 +127,8 @@ final class BpeModel implements Model {
                 String spelt = extra.get(id - tokens.size());
                 for (int j = 0; j < spelt.length(); j++) {
                     char c = spelt.charAt(j);
-                    Integer t = c < 0x80 ? byText.get(String.valueOf(c)) : null;
-                    if (t != null) {
+                    int t = c < 0x80 ? byText.get(String.valueOf(c)) : -1;
+                    if (t >= 0) {
                         ids.add(t);
                         starts.add(charOfByte[Math.min(start[i] + j, nb - 1)]);
                     }

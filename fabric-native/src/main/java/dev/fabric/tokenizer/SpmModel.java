@@ -1,8 +1,6 @@
 package dev.fabric.tokenizer;
 
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -21,7 +19,7 @@ final class SpmModel implements Model {
     private static final int CACHE_LIMIT = 1 << 18;
     private static final int CACHE_MAX_WORD = 64;
 
-    private final Map<String, Integer> byText;
+    private final TextIndex byText;
     private final int[] bmpSymbol = new int[0x10000];
     private final int[] byteToken = new int[256];
     private final PairMap pairs;
@@ -29,19 +27,18 @@ final class SpmModel implements Model {
     private final boolean cutAtSpaces;
     private final ConcurrentHashMap<String, Piece> cache = new ConcurrentHashMap<>();
 
-    SpmModel(Vocabulary v, Map<String, Integer> byText) {
+    SpmModel(Vocabulary v, TextIndex byText) {
         this.byText = byText;
         this.addSpacePrefix = v.addSpacePrefix();
         List<String> tokens = v.tokens();
         for (int cp = 0; cp < 0x10000; cp++) bmpSymbol[cp] = -(cp + 1);
-        for (var e : byText.entrySet()) {
-            String t = e.getKey();
-            if (t.length() == 1) bmpSymbol[t.charAt(0)] = e.getValue();
+        for (String t : tokens) {
+            if (t.length() == 1) bmpSymbol[t.charAt(0)] = byText.get(t);
         }
         for (int b = 0; b < 256; b++) {
-            Integer id = byText.get(String.format("<0x%02X>", b));
-            if (id == null && b < 0x80) id = byText.get(String.valueOf((char) b));
-            byteToken[b] = id != null ? id : v.unkId();
+            int id = byText.get(String.format("<0x%02X>", b));
+            if (id < 0 && b < 0x80) id = byText.get(String.valueOf((char) b));
+            byteToken[b] = id >= 0 ? id : v.unkId();
         }
         // Every way of spelling a token as two symbols (token or single character) is a pair to merge.
         pairs = new PairMap(tokens.size() * 4);
@@ -64,15 +61,15 @@ final class SpmModel implements Model {
 
     /** The symbol id of a string: its token id, else -(cp+1) for a single character, else NONE. */
     private int symbolOf(String s) {
-        Integer id = byText.get(s);
-        if (id != null) return id;
+        int id = byText.get(s);
+        if (id >= 0) return id;
         return s.codePointCount(0, s.length()) == 1 ? -(s.codePointAt(0) + 1) : NONE;
     }
 
     private int symbolOf(int cp) {
         if (cp < 0x10000) return bmpSymbol[cp];
-        Integer id = byText.get(new String(Character.toChars(cp)));
-        return id != null ? id : -(cp + 1);
+        int id = byText.get(new String(Character.toChars(cp)));
+        return id >= 0 ? id : -(cp + 1);
     }
 
     @Override

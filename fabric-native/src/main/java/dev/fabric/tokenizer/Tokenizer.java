@@ -3,9 +3,7 @@ package dev.fabric.tokenizer;
 import dev.fabric.gguf.GgufMetadata;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Text to token ids and back, giving the ids llama.cpp gives for the same text and vocabulary.
@@ -24,7 +22,7 @@ public final class Tokenizer {
 
     private final Vocabulary vocab;
     private final TokenType[] types;
-    private final Map<String, Integer> byText;
+    private final TextIndex byText;
     private final Model model;
     private final SpecialTokens specials;
     private final boolean[] endOfGeneration;
@@ -35,16 +33,15 @@ public final class Tokenizer {
         int n = v.size();
         types = new TokenType[n];
         for (int i = 0; i < n; i++) types[i] = TokenType.of(v.tokenTypes()[i]);
-        byText = new HashMap<>(n * 2);
         List<String> tokens = v.tokens();
-        for (int i = 0; i < n; i++) byText.put(tokens.get(i), i);
+        byText = new TextIndex(tokens);
         model = v.isBpe() ? new BpeModel(v, byText) : new SpmModel(v, byText);
         specials = new SpecialTokens(tokens, types);
         endOfGeneration = new boolean[n];
         for (int id : new int[] {v.eosId(), v.eotId(), v.eomId()}) if (id >= 0) endOfGeneration[id] = true;
         for (String t : Vocabulary.EOG_TEXTS) {
-            Integer id = byText.get(t);
-            if (id != null) endOfGeneration[id] = true;
+            int id = byText.get(t);
+            if (id >= 0) endOfGeneration[id] = true;
         }
         pieces = new byte[n][];
     }
@@ -252,7 +249,7 @@ public final class Tokenizer {
 
     /** The id whose text is exactly {@code text} (the last one, if several), or -1. */
     public int tokenId(String text) {
-        return byText.getOrDefault(text, -1);
+        return byText.get(text);
     }
 
     public TokenType tokenType(int id) {

@@ -114,7 +114,7 @@ public record Vocabulary(String model, String pre, List<String> tokens, float[] 
                 if (!md.has(K_MERGES)) throw new FabricException(where + ": BPE vocabulary without " + K_MERGES);
                 bos = 11; eos = 11; unk = -1;
                 // llama.cpp turns BOS on for the Llama 3 pre-tokenizer; the file's own flag still wins below.
-                addBos = pre.equals("llama3") || pre.equals("llama-bpe");
+                addBos = PreTokenizer.isLlama3(pre);
                 addSpace = false;
                 merges = List.copyOf(md.getStringArray(K_MERGES));
             }
@@ -131,9 +131,12 @@ public record Vocabulary(String model, String pre, List<String> tokens, float[] 
         boolean addEos = md.has(K_ADD_EOS) && md.getBool(K_ADD_EOS);
         if (md.has(K_ADD_SPACE)) addSpace = md.getBool(K_ADD_SPACE);
 
-        // Texts map to their last id, as llama.cpp's text-to-token table does.
-        Map<String, Integer> byText = new HashMap<>(n * 2);
-        for (int i = 0; i < n; i++) byText.put(tokens.get(i), i);
+        // The few texts looked up below, to their last id (as llama.cpp's text-to-token table has it).
+        Map<String, Integer> byText = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            String t = tokens.get(i);
+            if (CONTROL_TEXTS.contains(t)) byText.put(t, i);
+        }
         if (eot < 0) {
             for (String t : EOT_TEXTS) {
                 Integer id = byText.get(t);
@@ -141,10 +144,10 @@ public record Vocabulary(String model, String pre, List<String> tokens, float[] 
             }
         }
         if (eom < 0) eom = byText.getOrDefault("<|eom_id|>", -1);
-        for (String t : CONTROL_TEXTS) {
-            Integer id = byText.get(t);
-            if (id != null && types[id] != TokenType.CONTROL.code()) {
-                LOG.debug("{}: token {} '{}' is treated as a control token", where, id, t);
+        for (var e : byText.entrySet()) {
+            int id = e.getValue();
+            if (types[id] != TokenType.CONTROL.code()) {
+                LOG.debug("{}: token {} '{}' is treated as a control token", where, id, e.getKey());
                 types[id] = TokenType.CONTROL.code();
             }
         }

@@ -22,11 +22,22 @@ class GgufMalformedTest {
     @TempDir
     Path dir;
 
+    private Scratch scratch;
     private final GgufBytes s = GgufBytes.sample();
     private final byte[] good = s.bytes();
 
+    @org.junit.jupiter.api.BeforeEach
+    void scratch() {
+        scratch = new Scratch(dir);
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void cleanUp() {
+        scratch.close();
+    }
+
     private GgufFormatException bad(byte[] file, String... fragments) throws IOException {
-        Path p = Files.write(Files.createTempFile(dir, "bad", ".gguf"), file);
+        Path p = Files.write(Files.createTempFile(scratch.dir(), "bad", ".gguf"), file);
         GgufFormatException e = assertThrows(GgufFormatException.class, () -> GgufFile.open(p).close());
         assertTrue(e.getMessage().startsWith(p.toString() + ": "), e.getMessage());
         for (String f : fragments) assertTrue(e.getMessage().contains(f), "'" + f + "' not in: " + e.getMessage());
@@ -50,7 +61,7 @@ class GgufMalformedTest {
 
     @Test
     void everyStrictPrefixIsRejected() throws IOException {
-        Path p = dir.resolve("prefix.gguf");
+        Path p = scratch.dir().resolve("prefix.gguf");
         for (int n = 0; n < good.length; n++) {
             Files.write(p, Arrays.copyOf(good, n));
             int len = n;

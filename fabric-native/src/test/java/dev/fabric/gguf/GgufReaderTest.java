@@ -46,6 +46,7 @@ class GgufReaderTest {
             assertEquals(-0.25f, m.getFloat("test.f64"));
             assertEquals(GgufValueType.UINT64, m.get("test.u64").type());
             assertEquals(-2L, (Long) m.get("test.u64").value()); // bits of 2^64-2
+            assertEquals(0x1p64f, m.getFloat("test.u64"), "read as unsigned");
             assertEquals(List.of("a", "bé", "<0x0A>"), m.getStringArray("tokenizer.ggml.tokens"));
             assertArrayEquals(new int[] {1, -2, 300, Integer.MAX_VALUE}, m.getIntArray("test.ints"));
             assertArrayEquals(new float[] {0.5f, -2f}, m.getFloatArray("test.floats"));
@@ -90,6 +91,7 @@ class GgufReaderTest {
                 ByteBuffer v = d.slice(0, (int) d.byteSize());
                 assertEquals(ByteOrder.LITTLE_ENDIAN, v.order());
                 assertTrue(v.isReadOnly());
+                assertEquals(d.byteSize(), v.capacity(), "the view is exactly the tensor");
                 int base = s.at("data." + t.name());
                 for (int i = 0; i < d.byteSize(); i++) assertEquals(file[base + i], v.get(i), t.name() + "[" + i + "]");
                 ByteBuffer mid = d.slice(3, 2);
@@ -101,9 +103,13 @@ class GgufReaderTest {
             ByteBuffer a = f.data(f.tensor("a")).asByteBuffer();
             assertEquals(ByteBuffer.wrap(file, s.at("data.a"), 4).order(ByteOrder.LITTLE_ENDIAN).getFloat(),
                     a.getFloat(0));
-            f.close();
-            assertThrows(IllegalStateException.class, () -> f.data(f.tensor("a")));
         }
+        GgufFile g = GgufFile.open(write(file));
+        TensorData kept = g.data(g.tensor("a"));
+        g.close();
+        g.close(); // idempotent
+        assertThrows(IllegalStateException.class, () -> g.data(g.tensor("a")));
+        assertThrows(IllegalStateException.class, () -> kept.slice(0, 1), "views refuse after close");
     }
 
     @Test

@@ -149,7 +149,12 @@ class GgufWriterTest {
     @MethodSource("refFiles")
     void referenceFileRoundTripsByteForByte(String rel) throws IOException, NoSuchAlgorithmException {
         Path src = SharedRef.require(rel);
-        Path out = dir.resolve(src.getFileName());
+        try (Scratch scratch = new Scratch(dir)) {
+            roundTrip(rel, src, scratch.dir().resolve(src.getFileName()));
+        }
+    }
+
+    private static void roundTrip(String rel, Path src, Path out) throws IOException, NoSuchAlgorithmException {
         try (GgufFile f = GgufFile.open(src);
                 GgufWriter w = GgufWriter.create(out, f.metadata(),
                         f.tensors().stream().map(GgufTensorInfo::toSpec).toList(), (int) f.alignment())) {

@@ -1,0 +1,115 @@
+package dev.fabric.imatrix;
+
+import dev.fabric.FabricException;
+import dev.fabric.gguf.GgmlType;
+import dev.fabric.gguf.GgufFile;
+import dev.fabric.gguf.GgufMetadata;
+import dev.fabric.gguf.GgufTensorInfo;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Reads both imatrix formats into the per-column weights quantize uses (spec sections 5.2-5.4). A file that
+ * starts with the GGUF magic is read as the GGUF format (and its errors reported as such); anything else as the
+ * legacy {@code .dat}.
+ */
+public final class ImatrixReader {
+    static final String KEY_DATASETS = "imatrix.datasets";
+    static final String KEY_CHUNK_COUNT = "imatrix.chunk_count";
+    static final String KEY_CHUNK_SIZE = "imatrix.chunk_size";
+    private static final String SUMS = ".in_sum2";
+    private static final String COUNTS = ".counts";
+
+    private ImatrixReader() {}
+
+    public static Imatrix read(Path file) {
+        byte[] magic = new byte[4];
+        try (InputStream in = Files.newInputStream(file)) {
+            int n = in.readNBytes(magic, 0, 4);
+            if (n == 4 && new String(magic, StandardCharsets.ISO_8859_1).equals("GGUF")) return readGguf(file);
+            return LegacyImatrixReader.read(file);
+        } catch (NoSuchFileException e) {
+            throw new FabricException("imatrix file " + file + " does not exist", FabricException.EXIT_INPUT, e);
+        } catch (IOException e) {
+            throw new FabricException("cannot read imatrix file " + file + ": " + e.getMessage(),
+                    FabricException.EXIT_IO, e);
+        }
+    }
+
+    /**
+     * GGUF imatrix: {@code <weight>.in_sum2} (sums of squared activations, [ne0, n_mat]) and
+     * {@code <weight>.counts} ([1, n_mat] tokens per matrix). Weight = sum / round(count); a matrix that saw no
+     * tokens gets weight 1 (partial MoE coverage).
+     */
+    static Imatrix readGguf(Path file) throws IOException {
+        try (GgufFile g = GgufFile.open(file)) {
+            GgufMetadata md = g.metadata();
+            for (String k : List.of(KEY_DATASETS, KEY_CHUNK_COUNT, KEY_CHUNK_SIZE)) {
+                if (!md.has(k))
+                    throw new FabricException("imatrix " + file + " is a GGUF file without the '" + k + "' key: "
+                            + "not an imatrix (general.type = " + md.getString("general.type", "absent") + ")");
+            }
+            if (g.tensors().isEmpty()) throw new FabricException("imatrix " + file + " has no entries");
+            Map<String, GgufTensorInfo[]> pairs = new TreeMap<>();
+            for (GgufTensorInfo t : g.tensors()) {
+                String n = t.name();
+                if (n.endsWith(SUMS)) pairs.computeIfAbsent(strip(n, SUMS), x -> new GgufTensorInfo[2])[0] = t;
+                else if (n.endsWith(COUNTS)) pairs.computeIfAbsent(strip(n, COUNTS), x -> new GgufTensorInfo[2])[1] = t;
+            }
+            Map<String, float[]> entries = new HashMap<>();
+            for (var e : pairs.entrySet()) {
+                GgufTensorInfo sums = e.getValue()[0];
+                GgufTensorInfo counts = e.getValue()[1];
+                if (sums == null || counts == null)
+                    throw new FabricException("imatrix " + file + ": entry '" + e.getKey() + "' has "
+                            + (sums == null ? "counts but no in_sum2" : "in_sum2 but no counts") + " tensor");
+                entries.put(e.getKey(), weights(g, file, e.getKey(), sums, counts));
+            }
+            int chunks = md.getInt(KEY_CHUNK_COUNT);
+            return new Imatrix(entries, md.getStringArray(KEY_DATASETS), chunks, file, Imatrix.Format.GGUF);
+        }
+    }
+
+    private static float[] weights(GgufFile g, Path file, String name, GgufTensorInfo sums, GgufTensorInfo counts) {
+        if (sums.type() != GgmlType.F32 || counts.type() != GgmlType.F32)
+            throw new FabricException("imatrix " + file + ": entry '" + name + "' is stored as "
+                    + sums.type() + "/" + counts.type() + ", expected F32");
+        long ne0 = sums.ne(0);
+        long nMat = sums.elements() / Math.max(1, ne0);
+        if (counts.elements() < nMat || sums.elements() > Integer.MAX_VALUE)
+            throw new FabricException("imatrix " + file + ": entry '" + name + "' has " + counts.elements()
+                    + " counts for " + nMat + " matrices");
+        FloatBuffer s = floats(g, sums);
+        FloatBuffer c = floats(g, counts);
+        float[] w = new float[(int) sums.elements()];
+        for (int j = 0; j < nMat; j++) {
+            // counts are whole token numbers stored as floats; quantize rounds them (lround) before dividing
+            float count = (float) Math.round((double) c.get(j));
+            for (int i = 0; i < ne0; i++) {
+                int k = (int) (j * ne0 + i);
+                w[k] = count > 0 ? s.get(k) / count : 1.0f;
+            }
+        }
+        return w;
+    }
+
+    private static FloatBuffer floats(GgufFile g, GgufTensorInfo t) {
+        ByteBuffer b = g.data(t).asByteBuffer();
+        return b.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    }
+
+    private static String strip(String s, String suffix) {
+        return s.substring(0, s.length() - suffix.length());
+    }
+}

@@ -1,0 +1,80 @@
+package dev.fabric.imatrix;
+
+import dev.fabric.FabricException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The legacy {@code .dat} imatrix (spec section 5.3): {@code int32 n_entries}; per entry {@code int32 len}, the
+ * name, {@code int32 ncall}, {@code int32 nval}, {@code float[nval]} (means scaled by ncall); then optionally
+ * {@code int32 chunk_count}, {@code int32 len} and the dataset name. All little-endian. quantize divides each
+ * value by ncall (when positive) to get the weight.
+ */
+public final class LegacyImatrixReader {
+    private LegacyImatrixReader() {}
+
+    public static Imatrix read(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size > Integer.MAX_VALUE) throw new FabricException("imatrix " + file + " is too large for a .dat file");
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        Cursor c = new Cursor(file, b);
+        int n = c.int32("the entry count");
+        if (n < 1) throw new FabricException("imatrix " + file + ": no entries (entry count " + n + " at offset 0)");
+        Map<String, float[]> entries = new HashMap<>();
+        for (int e = 0; e < n; e++) {
+            String what = "entry " + (e + 1) + " of " + n;
+            int len = c.int32("the name length of " + what);
+            String name = c.string(len, "the name of " + what);
+            int ncall = c.int32("the call count of '" + name + "'");
+            int nval = c.int32("the value count of '" + name + "'");
+            if (nval < 1) throw c.error("entry '" + name + "' has " + nval + " values");
+            float[] v = new float[nval];
+            c.need(4L * nval, "the values of '" + name + "'");
+            for (int i = 0; i < nval; i++) {
+                v[i] = b.getFloat();
+                if (ncall > 0) v[i] /= ncall;
+            }
+            entries.put(name, v);
+        }
+        int chunks = 0;
+        List<String> datasets = List.of();
+        if (b.hasRemaining()) {
+            chunks = c.int32("the chunk count");
+            int len = c.int32("the dataset name length");
+            datasets = List.of(c.string(len, "the dataset name"));
+        }
+        return new Imatrix(entries, datasets, chunks, file, Imatrix.Format.LEGACY_DAT);
+    }
+
+    private record Cursor(Path file, ByteBuffer b) {
+        void need(long bytes, String what) {
+            if (bytes < 0 || bytes > b.remaining())
+                throw error("truncated: " + what + " needs " + bytes + " bytes, " + b.remaining() + " left");
+        }
+
+        int int32(String what) {
+            need(4, what);
+            return b.getInt();
+        }
+
+        String string(int len, String what) {
+            if (len < 0) throw error(what + " has a negative length " + len);
+            need(len, what);
+            byte[] s = new byte[len];
+            b.get(s);
+            return new String(s, StandardCharsets.UTF_8);
+        }
+
+        FabricException error(String what) {
+            return new FabricException("imatrix " + file + " (legacy .dat format): " + what + " (at byte offset "
+                    + b.position() + ")");
+        }
+    }
+}
