@@ -20,17 +20,21 @@ final class Engine implements AutoCloseable {
     final List<LoraAdapter> adapters = new ArrayList<>();
     final Tokenizer tokenizer;
     final Transformer session;
+    final int nCtx;
 
     /**
-     * Opens everything; {@code batch} is the most tokens one forward call takes, and {@code allLogits} whether it
+     * Opens everything; nCtx 0 picks a default; {@code batch} is the most tokens one forward call takes, and {@code allLogits} whether it
      * asks for every row's logits (both only for the memory estimate printed on {@code log}).
      */
     Engine(ModelOptions o, int nCtx, int batch, boolean allLogits, PrintStream log) throws IOException {
-        if (nCtx <= 0) throw new FabricException("--ctx must be positive, got " + nCtx, FabricException.EXIT_USAGE, null);
+        if (nCtx < 0) throw new FabricException("--ctx must be positive, got " + nCtx, FabricException.EXIT_USAGE, null);
         if (o.threads < 0) throw new FabricException("--threads must be >= 0", FabricException.EXIT_USAGE, null);
         backend = new CpuBackend(o.threads);
         model = Model.open(o.model, backend);
         try {
+            // 0: the model's training context, at most 4096 (llama.cpp's default)
+            this.nCtx = nCtx > 0 ? nCtx : Math.min(4096, model.config().contextLength());
+            batch = Math.min(batch, this.nCtx);
             tokenizer = Tokenizer.fromGguf(model.file().metadata());
             List<Transformer.AppliedLora> applied = new ArrayList<>();
             for (Path p : o.loras) {
@@ -38,8 +42,8 @@ final class Engine implements AutoCloseable {
                 adapters.add(a);
                 applied.add(new Transformer.AppliedLora(a, o.loraScale));
             }
-            if (log != null) log.println(describe(model.config(), nCtx, batch, allLogits, o.threads));
-            session = model.newSession(nCtx, applied);
+            if (log != null) log.println(describe(model.config(), this.nCtx, batch, allLogits, o.threads));
+            session = model.newSession(this.nCtx, applied);
             if (log != null && !session.unusedLoraTensors().isEmpty())
                 log.println("note: adapter tensors not applied (not a matmul weight of this model): "
                         + session.unusedLoraTensors());

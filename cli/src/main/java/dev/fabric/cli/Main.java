@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
             "Fabric: adapt, quantize and evaluate small open LLMs on your own machine.",
             "Reads and writes llama.cpp's GGUF; nothing leaves this machine."},
         subcommands = {InspectCommand.class, TokenizeCommand.class, QuantizeCommand.class, ImatrixCommand.class,
+            PerplexityCommand.class, GenerateCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Run 'fabric COMMAND --help' for a command's options and an example."})
