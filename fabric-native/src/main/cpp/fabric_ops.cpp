@@ -191,21 +191,29 @@ void parallel_for(int64_t n, int64_t grain, int threads, F&& body) {
 // Elementwise grain: large enough that a task is worth a wake-up.
 constexpr int64_t kGrain = 1 << 14;
 
-bool g_force_generic = false;
+// Kernel variants, best last: chosen from the CPU's features, capped by fabric_ops_set_variant (tests).
+enum { V_GENERIC = 0, V_AVX2 = 1, V_AVX512 = 2 };
+int g_variant_cap = V_AVX512;
 
-bool has_avx512() {
+int cpu_best_variant() {
 #if FABRIC_X86
-    static const bool yes = [] {
+    static const int best = [] {
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                          __builtin_cpu_supports("f16c");
+        const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+        return avx512 ? V_AVX512 : avx2 ? V_AVX2 : V_GENERIC;
     }();
-    return yes && !g_force_generic;
+    return best;
 #else
-    return false;
+    return V_GENERIC;
 #endif
 }
+
+inline int variant() { return std::min(cpu_best_variant(), g_variant_cap); }
+inline bool has_avx512() { return variant() == V_AVX512; }
+inline bool has_avx2() { return variant() == V_AVX2; }
 
 // ---------------------------------------------------------------------------------------------------------
 // Element types as the kernels see them: load one element as float.
@@ -493,6 +501,183 @@ void f16_scale_avx512(uint16_t* acc, float s, int64_t n) {
     }
 }
 
+// One query row of F16-cache flash attention with the F16-rounded V sum held in registers (NV vectors of
+// 16 lanes, head_dim <= 16 * NV): rounding to F16 happens in-register, so the arithmetic is exactly that of
+// the scalar path (the same per-lane operations, the same double sum of the exact products).
+template <int NV>
+void fa16_row_avx512(const uint16_t* qh, const uint16_t* kc, const uint16_t* vc, int64_t stride, int64_t visible,
+                     int64_t hd, float scale, float* o) {
+    const int64_t last = hd - 16 * (NV - 1);
+    auto ld = [&](const uint16_t* p, int v) { return v == NV - 1 ? V16F16::load_n(p + 16 * v, last) : V16F16::load(p + 16 * v); };
+    auto round16 = [](__m512 x) { return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); };
+    __m512 q[NV], acc[NV];
+    for (int v = 0; v < NV; v++) {
+        q[v] = ld(qh, v);
+        acc[v] = _mm512_setzero_ps();
+    }
+    float mx = -INFINITY, sum = 0.0f;
+    for (int64_t j = 0; j < visible; j++) {
+        const uint16_t* kj = kc + j * stride;
+        __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+        for (int v = 0; v < NV; v++) {
+            const __m512 p = _mm512_mul_ps(q[v], ld(kj, v));  // exact
+            lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+            hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
+        }
+        const float sj = (float)_mm512_reduce_add_pd(_mm512_add_pd(lo, hi)) * scale;
+        float ms = 1.0f, vs = 1.0f;
+        if (sj > mx) {
+            ms = expf(mx - sj);
+            mx = sj;
+            const __m512 m = _mm512_set1_ps(ms);
+            for (int v = 0; v < NV; v++) acc[v] = round16(_mm512_mul_ps(acc[v], m));
+        } else {
+            vs = expf(sj - mx);
+        }
+        const __m512 sv = _mm512_set1_ps(vs);
+        const uint16_t* vj = vc + j * stride;
+        for (int v = 0; v < NV; v++) acc[v] = round16(_mm512_fmadd_ps(ld(vj, v), sv, acc[v]));
+        sum = fmaf(sum, ms, vs);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / sum);
+    for (int v = 0; v < NV; v++) {
+        const __m512 r = _mm512_mul_ps(acc[v], inv);
+        if (v == NV - 1) _mm512_mask_storeu_ps(o + 16 * v, (__mmask16)((1u << last) - 1), r);
+        else _mm512_storeu_ps(o + 16 * v, r);
+    }
+}
+
+typedef void (*Fa16Row)(const uint16_t*, const uint16_t*, const uint16_t*, int64_t, int64_t, int64_t, float, float*);
+Fa16Row fa16_row_for(int64_t hd) {
+    static const Fa16Row table[8] = {fa16_row_avx512<1>, fa16_row_avx512<2>, fa16_row_avx512<3>, fa16_row_avx512<4>,
+                                     fa16_row_avx512<5>, fa16_row_avx512<6>, fa16_row_avx512<7>, fa16_row_avx512<8>};
+    return hd >= 1 && hd <= 128 ? table[(hd + 15) / 16 - 1] : nullptr;
+}
+
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+
+// AVX2 + F16C: 8 lanes. Tails (k % 8) are summed in scalar code after the vector loop.
+struct V8F32 {
+    typedef float T;
+    static __m256 load(const float* p) { return _mm256_loadu_ps(p); }
+    static float get(const float* p, int64_t i) { return p[i]; }
+};
+struct V8F16 {
+    typedef uint16_t T;
+    static __m256 load(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); }
+    static float get(const uint16_t* p, int64_t i) { return _cvtsh_ss(p[i]); }
+};
+struct V8BF16 {
+    typedef uint16_t T;
+    static __m256 load(const uint16_t* p) {
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
+    }
+    static float get(const uint16_t* p, int64_t i) { return bf16_to_f32(p[i]); }
+};
+
+inline float hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+template <class VX, class VW, int RX, int CW>
+void tile_avx2_fixed(const typename VX::T* x, int64_t ldx, const typename VW::T* w, int64_t ldw, int64_t k,
+                     float* y, int64_t ldy) {
+    __m256 acc[RX][CW];
+    for (int r = 0; r < RX; r++)
+        for (int c = 0; c < CW; c++) acc[r][c] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        __m256 wv[CW];
+        for (int c = 0; c < CW; c++) wv[c] = VW::load(w + c * ldw + i);
+        for (int r = 0; r < RX; r++) {
+            const __m256 xv = VX::load(x + r * ldx + i);
+            for (int c = 0; c < CW; c++) acc[r][c] = _mm256_fmadd_ps(xv, wv[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < RX; r++)
+        for (int c = 0; c < CW; c++) {
+            float t = hsum_avx2(acc[r][c]);
+            for (int64_t j = i; j < k; j++) t += VX::get(x + r * ldx, j) * VW::get(w + c * ldw, j);
+            y[r * ldy + c] = t;
+        }
+}
+
+template <class VX, class VW>
+void tile_avx2(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64_t k, int rx, int cw, float* y,
+               int64_t ldy) {
+    typedef void (*Fixed)(const typename VX::T*, int64_t, const typename VW::T*, int64_t, int64_t, float*, int64_t);
+#define FABRIC_T(R) {tile_avx2_fixed<VX, VW, R, 1>, tile_avx2_fixed<VX, VW, R, 2>, \
+                     tile_avx2_fixed<VX, VW, R, 3>, tile_avx2_fixed<VX, VW, R, 4>}
+    static const Fixed table[kTile][kTile] = {FABRIC_T(1), FABRIC_T(2), FABRIC_T(3), FABRIC_T(4)};
+#undef FABRIC_T
+    table[rx - 1][cw - 1]((const typename VX::T*)xv, ldx, (const typename VW::T*)wv, ldw, k, y, ldy);
+}
+
+void to_f16_avx2(const float* x, int64_t n, uint16_t* y) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i*)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = f32_to_f16(x[i]);
+}
+
+float dot_f32_avx2(const float* a, const float* b, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float t = hsum_avx2(acc);
+    for (; i < n; i++) t += a[i] * b[i];
+    return t;
+}
+
+void axpy_f32_avx2(float s, const float* v, int64_t n, float* acc) {
+    const __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(sv, _mm256_loadu_ps(v + i), _mm256_loadu_ps(acc + i)));
+    for (; i < n; i++) acc[i] += s * v[i];
+}
+
+double dot_f16_exact_avx2(const uint16_t* a, const uint16_t* b, int64_t n) {
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 p = _mm256_mul_ps(V8F16::load(a + i), V8F16::load(b + i));  // exact
+        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
+        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
+    }
+    __m256d s4 = _mm256_add_pd(lo, hi);
+    __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+    double t = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+    for (; i < n; i++) t += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
+    return t;
+}
+
+void f16_fma_avx2(uint16_t* acc, const uint16_t* v, float s, int64_t n) {
+    const __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 r = _mm256_fmadd_ps(V8F16::load(v + i), sv, V8F16::load(acc + i));
+        _mm_storeu_si128((__m128i*)(acc + i), _mm256_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; i++) acc[i] = f32_to_f16(fmaf(f16_to_f32(v[i]), s, f16_to_f32(acc[i])));
+}
+
+void f16_scale_avx2(uint16_t* acc, float s, int64_t n) {
+    const __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 r = _mm256_mul_ps(V8F16::load(acc + i), sv);
+        _mm_storeu_si128((__m128i*)(acc + i), _mm256_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; i++) acc[i] = f32_to_f16(f16_to_f32(acc[i]) * s);
+}
+
 #pragma GCC pop_options
 #endif
 
@@ -503,6 +688,13 @@ TileFn tile_for(int32_t type) {
             case FABRIC_TYPE_F32: return tile_avx512<V16F32, V16F32>;
             case FABRIC_TYPE_F16: return tile_avx512<V16F32, V16F16>;
             case FABRIC_TYPE_BF16: return tile_avx512<V16F32, V16BF16>;
+        }
+    }
+    if (has_avx2()) {
+        switch (type) {
+            case FABRIC_TYPE_F32: return tile_avx2<V8F32, V8F32>;
+            case FABRIC_TYPE_F16: return tile_avx2<V8F32, V8F16>;
+            case FABRIC_TYPE_BF16: return tile_avx2<V8F32, V8BF16>;
         }
     }
 #endif
@@ -520,6 +712,10 @@ void to_f16(const float* x, int64_t n, uint16_t* y) {
         to_f16_avx512(x, n, y);
         return;
     }
+    if (has_avx2()) {
+        to_f16_avx2(x, n, y);
+        return;
+    }
 #endif
     for (int64_t i = 0; i < n; i++) y[i] = f32_to_f16(x[i]);
 }
@@ -530,6 +726,10 @@ void axpy_f32(float a, const float* x, int64_t n, float* y) {
         axpy_avx512<V16F32>(a, x, n, y);
         return;
     }
+    if (has_avx2()) {
+        axpy_f32_avx2(a, x, n, y);
+        return;
+    }
 #endif
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }
@@ -537,6 +737,7 @@ void axpy_f32(float a, const float* x, int64_t n, float* y) {
 float dot_f32(const float* a, const float* b, int64_t n) {
 #if FABRIC_X86
     if (has_avx512()) return dot_f32_avx512(a, b, n);
+    if (has_avx2()) return dot_f32_avx2(a, b, n);
 #endif
     float acc = 0.0f;
     for (int64_t i = 0; i < n; i++) acc += a[i] * b[i];
@@ -547,6 +748,7 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 double dot_f16_exact(const uint16_t* a, const uint16_t* b, int64_t n) {
 #if FABRIC_X86
     if (has_avx512()) return dot_f16_exact_avx512(a, b, n);
+    if (has_avx2()) return dot_f16_exact_avx2(a, b, n);
 #endif
     double acc = 0.0;
     for (int64_t i = 0; i < n; i++) acc += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
@@ -560,6 +762,10 @@ void f16_fma(uint16_t* acc, const uint16_t* v, float s, int64_t n) {
         f16_fma_avx512(acc, v, s, n);
         return;
     }
+    if (has_avx2()) {
+        f16_fma_avx2(acc, v, s, n);
+        return;
+    }
 #endif
     for (int64_t i = 0; i < n; i++) acc[i] = f32_to_f16(fmaf(f16_to_f32(v[i]), s, f16_to_f32(acc[i])));
 }
@@ -568,6 +774,10 @@ void f16_scale(uint16_t* acc, float s, int64_t n) {
 #if FABRIC_X86
     if (has_avx512()) {
         f16_scale_avx512(acc, s, n);
+        return;
+    }
+    if (has_avx2()) {
+        f16_scale_avx2(acc, s, n);
         return;
     }
 #endif
@@ -606,9 +816,17 @@ void* fabric_alloc(int64_t bytes) {
 
 void fabric_free(void* p) { free(p); }
 
-const char* fabric_ops_variant(void) { return has_avx512() ? "avx512" : "generic"; }
+const char* fabric_ops_variant(void) {
+    static const char* names[] = {"generic", "avx2", "avx512"};
+    return names[variant()];
+}
 
-void fabric_ops_force_generic(int32_t on) { g_force_generic = on != 0; }
+int32_t fabric_ops_best_variant(void) { return cpu_best_variant(); }
+
+int32_t fabric_ops_set_variant(int32_t cap) {
+    g_variant_cap = std::max<int32_t>(V_GENERIC, std::min<int32_t>(cap, V_AVX512));
+    return variant();
+}
 
 void fabric_convert_f32(const float* x, int64_t n, int32_t type, void* y, int32_t threads) {
     parallel_for(n, kGrain, threads, [&](int64_t b, int64_t e) {
@@ -665,7 +883,7 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     std::vector<uint16_t> xh;
     std::vector<float> xr;
     const void* xd = x;
-    const bool simd = has_avx512();
+    const bool simd = variant() != V_GENERIC;
     if (wtype != FABRIC_TYPE_F32) {
         xh.resize((size_t)(m * k));
         fabric_convert_f32(x, m * k, wtype, xh.data(), threads);
@@ -769,6 +987,14 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
                 const uint16_t* kc = (const uint16_t*)k;
                 const uint16_t* vc = (const uint16_t*)v;
                 to_f16(qi, head_dim, qh.data());
+#if FABRIC_X86
+                if (has_avx512()) {
+                    if (Fa16Row row = fa16_row_for(head_dim)) {
+                        row(qh.data(), kc + g * head_dim, vc + g * head_dim, kv_stride, visible, head_dim, scale, o);
+                        continue;
+                    }
+                }
+#endif
                 std::fill(acc16.begin(), acc16.end(), (uint16_t)0);
                 float mx = -INFINITY, sum = 0.0f;
                 for (int64_t j = 0; j < visible; j++) {

@@ -41,10 +41,11 @@ int64_t fabric_row_bytes(int32_t type, int64_t n);
 void* fabric_alloc(int64_t bytes);
 void fabric_free(void* p);
 
-// The kernel variant matmul and attention use on this CPU: "avx512" or "generic".
-const char* fabric_ops_variant(void);
-// Forces the generic (portable C++) kernels when `on` is non-zero: for tests and baselines.
-void fabric_ops_force_generic(int32_t on);
+// Kernel variants: 0 generic (portable C++), 1 AVX2+FMA+F16C, 2 AVX-512. The best this CPU supports is
+// used unless capped (tests and baselines run each available variant).
+const char* fabric_ops_variant(void);  // name of the variant in use
+int32_t fabric_ops_best_variant(void);
+int32_t fabric_ops_set_variant(int32_t cap);  // returns the variant now in use
 
 // out[i, :] = table[ids[i], :] converted to F32; table has `n_rows` rows of `row_len` elements of `type`.
 // Returns the index of the first id out of range, or -1 when all are valid.

@@ -35,7 +35,11 @@ public final class OpsNative {
 
     public static native String fabric_ops_variant();
 
-    public static native void fabric_ops_force_generic(int on);
+    public static final int VARIANT_GENERIC = 0, VARIANT_AVX2 = 1, VARIANT_AVX512 = 2;
+
+    public static native int fabric_ops_best_variant();
+
+    public static native int fabric_ops_set_variant(int cap);
 
     public static native long fabric_op_get_rows(int type, @Cast("const void*") long table, long nRows, long rowLen,
             @Cast("const int32_t*") long ids, long nIds, @Cast("float*") long out, int threads);

@@ -19,8 +19,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every op of the CPU backend against {@link NaiveOps} on odd shapes (lengths that are not multiples of the
- * SIMD width, single rows, broadcasts), for both kernel variants (the AVX-512 one where the CPU has it, and
- * the portable one) and 1 or 3 threads. Tolerances are relative to the sum of magnitudes entering each output
+ * SIMD width, single rows, broadcasts), for every kernel variant this CPU can run (portable, AVX2, AVX-512)
+ * and 1 or 3 threads. Tolerances are relative to the sum of magnitudes entering each output
  * (|x|.|w| for a dot product): F32 accumulation of n terms errs by about n * 2^-24 of that, so 1e-5 is loose
  * enough for every length here and tight enough to catch a wrong element, index or rounding step.
  */
@@ -31,16 +31,24 @@ class OpsTest {
     void tearDown() {
         open.forEach(Tensor::close);
         open.clear();
-        OpsNative.fabric_ops_force_generic(0);
+        OpsNative.fabric_ops_set_variant(OpsNative.VARIANT_AVX512);
+    }
+
+    /** The kernel variants this CPU can run (generic, AVX2, AVX-512). */
+    static int[] available() {
+        OpsNative.load();
+        return java.util.stream.IntStream.rangeClosed(0, OpsNative.fabric_ops_best_variant()).toArray();
     }
 
     static Stream<Arguments> variants() {
-        return Stream.of(Arguments.of(false, 1), Arguments.of(false, 3), Arguments.of(true, 1), Arguments.of(true, 3));
+        List<Arguments> a = new ArrayList<>();
+        for (int v : available()) for (int threads : new int[] {1, 3}) a.add(Arguments.of(v, threads));
+        return a.stream();
     }
 
-    private CpuBackend backend(boolean generic, int threads) {
+    private CpuBackend backend(int variant, int threads) {
         OpsNative.load();
-        OpsNative.fabric_ops_force_generic(generic ? 1 : 0);
+        assertEquals(variant, OpsNative.fabric_ops_set_variant(variant));
         return new CpuBackend(threads);
     }
 
@@ -100,7 +108,7 @@ class OpsTest {
     @ParameterizedTest
     @ValueSource(ints = {0, 1, 30})
     void convert_roundTrips_asF16AndBf16Round(int ggmlType) {
-        CpuBackend b = backend(false, 1);
+        CpuBackend b;
         float[] x = {0f, -0f, 1f, 1.0009765625f, 1.00048828125f, 1.00146484375f, 65504f, 65519.99f, 65520f, 1e9f,
             -1e9f, 6.1e-5f, 3.0e-8f, 2.98e-8f, 1e-10f, -5.96e-8f, Float.MIN_VALUE, Float.NaN,
             Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 3.14159f, -2.71828f, 1.00390625f, 1.01171875f};
@@ -108,8 +116,8 @@ class OpsTest {
         float[] data = new float[x.length + 37];
         System.arraycopy(x, 0, data, 0, x.length);
         for (int i = x.length; i < data.length; i++) data[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(12) - 6));
-        for (boolean generic : new boolean[] {false, true}) {
-            b = backend(generic, 1);
+        for (int variant : available()) {
+            b = backend(variant, 1);
             DType type = DType.ofGgmlId(ggmlType);
             float[] expect = data.clone();
             Tensor t = typed(b, type, expect, 1, data.length);
@@ -118,7 +126,7 @@ class OpsTest {
             float[] got = b.readFloats(back);
             for (int i = 0; i < data.length; i++)
                 if (Float.floatToIntBits(got[i]) != Float.floatToIntBits(expect[i]))
-                    fail(type + (generic ? " generic" : " simd") + ": " + data[i] + " became " + got[i] + ", expected " + expect[i]);
+                    fail(type + " variant " + variant + ": " + data[i] + " became " + got[i] + ", expected " + expect[i]);
         }
     }
 
@@ -127,14 +135,14 @@ class OpsTest {
         int[][] shapes = {{1, 1, 1}, {1, 16, 4}, {3, 7, 5}, {9, 33, 17}, {5, 100, 3}, {70, 48, 21}, {2, 257, 66}};
         for (int type : new int[] {0, 1, 30})
             for (int[] s : shapes)
-                for (boolean generic : new boolean[] {false, true}) a.add(Arguments.of(type, s[0], s[1], s[2], generic));
+                for (int variant : available()) a.add(Arguments.of(type, s[0], s[1], s[2], variant));
         return a.stream();
     }
 
-    @ParameterizedTest(name = "type {0} m={1} k={2} n={3} generic={4}")
+    @ParameterizedTest(name = "type {0} m={1} k={2} n={3} variant={4}")
     @MethodSource("matmulCases")
-    void matmul_matchesNaive(int type, int m, int k, int n, boolean generic) {
-        CpuBackend b = backend(generic, 3);
+    void matmul_matchesNaive(int type, int m, int k, int n, int variant) {
+        CpuBackend b = backend(variant, 3);
         Random r = new Random(m * 1000 + k * 10 + n);
         float[] x = random(r, m * k, 1f), w = random(r, n * k, 0.5f);
         Tensor wt = typed(b, DType.ofGgmlId(type), w, n, k);
@@ -174,7 +182,7 @@ class OpsTest {
     @ParameterizedTest(name = "{0} m={1} k={2} n={3}")
     @MethodSource("quantCases")
     void matmul_quantized_matchesNaive(DType type, int m, int k, int n) {
-        CpuBackend b = backend(false, 3);
+        CpuBackend b = backend(OpsNative.fabric_ops_best_variant(), 3);
         Random r = new Random(m * 7 + k + n);
         float[] x = random(r, m * k, 1f);
         x[0] = 0; // a block with a zero and (below) an all-zero row of x exercise amax edge cases
@@ -203,8 +211,8 @@ class OpsTest {
 
     @ParameterizedTest
     @MethodSource("variants")
-    void get_rows_matchesNaive(boolean generic, int threads) {
-        CpuBackend b = backend(generic, threads);
+    void get_rows_matchesNaive(int variant, int threads) {
+        CpuBackend b = backend(variant, threads);
         Random r = new Random(2);
         float[] table = random(r, 11 * 13, 1f);
         int[] ids = {3, 0, 10, 3, 7};
@@ -223,8 +231,8 @@ class OpsTest {
 
     @ParameterizedTest
     @MethodSource("variants")
-    void rms_norm_matchesNaive(boolean generic, int threads) {
-        CpuBackend b = backend(generic, threads);
+    void rms_norm_matchesNaive(int variant, int threads) {
+        CpuBackend b = backend(variant, threads);
         Random r = new Random(3);
         for (int[] s : new int[][] {{1, 1}, {3, 7}, {5, 129}}) {
             float[] x = random(r, s[0] * s[1], 3f);
@@ -236,8 +244,8 @@ class OpsTest {
 
     @ParameterizedTest
     @MethodSource("variants")
-    void rope_matchesNaive_bothLayouts(boolean generic, int threads) {
-        CpuBackend b = backend(generic, threads);
+    void rope_matchesNaive_bothLayouts(int variant, int threads) {
+        CpuBackend b = backend(variant, threads);
         Random r = new Random(4);
         int tokens = 5, heads = 3, headDim = 12;
         int[] pos = {0, 1, 7, 30, 2};
@@ -267,14 +275,14 @@ class OpsTest {
         int[][] shapes = {{1, 1, 1, 1, 1}, {4, 4, 2, 16, 4}, {3, 6, 2, 13, 10}, {7, 8, 8, 40, 7}, {1, 4, 1, 64, 33}};
         for (int[] s : shapes)
             for (DType t : new DType[] {DType.F32, DType.F16})
-                for (boolean generic : new boolean[] {false, true}) a.add(Arguments.of(s, t, generic));
+                for (int variant : available()) a.add(Arguments.of(s, t, variant));
         return a.stream();
     }
 
     @ParameterizedTest
     @MethodSource("attentionCases")
-    void attention_matchesNaive(int[] s, DType kvType, boolean generic) {
-        CpuBackend b = backend(generic, 3);
+    void attention_matchesNaive(int[] s, DType kvType, int variant) {
+        CpuBackend b = backend(variant, 3);
         int nQ = s[0], heads = s[1], kvHeads = s[2], d = s[3], nKv = s[4];
         int ctx = nKv + 3; // cache rows beyond nKv must be ignored
         Random r = new Random(nQ * 31 + heads * 7 + d);
@@ -293,8 +301,8 @@ class OpsTest {
 
     @ParameterizedTest
     @MethodSource("variants")
-    void softmax_swiglu_add_mul_scale_matchNaive(boolean generic, int threads) {
-        CpuBackend b = backend(generic, threads);
+    void softmax_swiglu_add_mul_scale_matchNaive(int variant, int threads) {
+        CpuBackend b = backend(variant, threads);
         Random r = new Random(5);
         int rows = 6, n = 37;
         float[] x = random(r, rows * n, 4f), u = random(r, rows * n, 1f), bias = random(r, n, 1f),
@@ -323,7 +331,7 @@ class OpsTest {
         float[] x = random(r, m * k, 1f), w = random(r, n * k, 1f);
         float[][] outs = new float[2][];
         for (int i = 0; i < 2; i++) {
-            CpuBackend b = backend(false, i == 0 ? 1 : 4);
+            CpuBackend b = backend(OpsNative.fabric_ops_best_variant(), i == 0 ? 1 : 4);
             Tensor y = out(b, DType.F32, m, n);
             b.matmul(f32(b, x, m, k), typed(b, DType.F16, w.clone(), n, k), y);
             outs[i] = b.readFloats(y);
@@ -334,7 +342,7 @@ class OpsTest {
     @ParameterizedTest
     @ValueSource(strings = {"matmul", "attention"})
     void badShapes_areRejected(String op) {
-        CpuBackend b = backend(false, 1);
+        CpuBackend b = backend(OpsNative.fabric_ops_best_variant(), 1);
         Tensor x = out(b, DType.F32, 2, 3), w = out(b, DType.F32, 4, 5), y = out(b, DType.F32, 2, 4);
         if (op.equals("matmul")) assertThrows(IllegalArgumentException.class, () -> b.matmul(x, w, y));
         else assertThrows(IllegalArgumentException.class, () -> b.attention(out(b, DType.F32, 1, 2, 3),
