@@ -83,11 +83,20 @@ class GenerateCommandTest {
         assertTrue(v.err().contains("'gpt2' is not supported"), v.err());
     }
 
+    /** The prompt evaluated is the model's template rendered for one user turn plus the generation prompt. */
     @Test
-    void chat_rendersTheTemplate() {
-        Run r = Run.of("generate", "-m", SharedRef.require("models/qwen3-micro-f16.gguf").toString(), "--chat", "-p",
-                "Hello", "-n", "3", "--temp", "0");
+    void chat_rendersTheTemplate() throws Exception {
+        Path model = SharedRef.require("models/qwen3-micro-f16.gguf");
+        int want;
+        try (var f = dev.fabric.gguf.GgufFile.open(model)) {
+            var tok = dev.fabric.tokenizer.Tokenizer.fromGguf(f.metadata());
+            String text = dev.fabric.template.ChatTemplate.fromGguf(f.metadata()).render(
+                    java.util.List.of(dev.fabric.template.ChatMessage.user("Hello")), true, java.util.Map.of());
+            assertTrue(text.contains("<|im_start|>user\nHello<|im_end|>") && text.endsWith("<|im_start|>assistant\n"), text);
+            want = tok.encode(text, false, true).length;
+        }
+        Run r = Run.of("generate", "-m", model.toString(), "--chat", "-p", "Hello", "-n", "3", "--temp", "0");
         assertEquals(0, r.rc(), r.err());
-        assertTrue(r.err().contains("prompt: "), r.err());
+        assertTrue(r.err().contains("prompt: " + want + " tokens"), want + "\n" + r.err());
     }
 }

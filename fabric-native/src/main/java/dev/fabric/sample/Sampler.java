@@ -50,18 +50,21 @@ public final class Sampler {
 
     /** The filtered, temperature-scaled distribution (not greedy configs). */
     public Candidates candidates(float[] logits, int offset, int vocab) {
-        // ids sorted by logit, descending, ties by id
-        Integer[] boxed = new Integer[vocab];
-        for (int i = 0; i < vocab; i++) boxed[i] = i;
-        Arrays.sort(boxed, (a, b) -> {
-            int c = Float.compare(logits[offset + b], logits[offset + a]);
-            return c != 0 ? c : Integer.compare(a, b);
-        });
+        // ids sorted by logit, descending, ties by lower id: one primitive sort of (sortable logit bits, ~id) keys
+        long[] keys = new long[vocab];
+        for (int i = 0; i < vocab; i++) {
+            int bits = Float.floatToIntBits(logits[offset + i]);
+            bits ^= (bits >> 31) & 0x7fffffff; // IEEE order as signed int order
+            keys[i] = ((long) bits << 32) | (vocab - 1 - i);
+        }
+        Arrays.sort(keys);
+        int[] order = new int[vocab];
+        for (int i = 0; i < vocab; i++) order[i] = vocab - 1 - (int) (keys[vocab - 1 - i] & 0xffffffffL);
         int n = vocab;
         if (config.topK() > 0) n = Math.min(n, config.topK());
-        float max = logits[offset + boxed[0]];
+        float max = logits[offset + order[0]];
         if (config.topP() < 1) {
-            double[] p = softmax(logits, offset, boxed, n, 1f);
+            double[] p = softmax(logits, offset, order, n, 1f);
             double cum = 0;
             int keep = n;
             for (int i = 0; i < n; i++) {
@@ -77,15 +80,15 @@ public final class Sampler {
             // p_i >= minP * p_max  <=>  logit_i >= max + ln(minP)
             double floor = max + Math.log(config.minP());
             int keep = 1;
-            while (keep < n && logits[offset + boxed[keep]] >= floor) keep++;
+            while (keep < n && logits[offset + order[keep]] >= floor) keep++;
             n = keep;
         }
         int[] ids = new int[n];
-        for (int i = 0; i < n; i++) ids[i] = boxed[i];
-        return new Candidates(ids, softmax(logits, offset, boxed, n, config.temperature()));
+        for (int i = 0; i < n; i++) ids[i] = order[i];
+        return new Candidates(ids, softmax(logits, offset, order, n, config.temperature()));
     }
 
-    private static double[] softmax(float[] logits, int offset, Integer[] order, int n, float temp) {
+    private static double[] softmax(float[] logits, int offset, int[] order, int n, float temp) {
         double[] p = new double[n];
         double max = logits[offset + order[0]] / (double) temp, sum = 0;
         for (int i = 0; i < n; i++) sum += p[i] = Math.exp(logits[offset + order[i]] / (double) temp - max);
