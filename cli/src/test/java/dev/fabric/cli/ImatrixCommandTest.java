@@ -107,9 +107,9 @@ class ImatrixCommandTest {
         Path ours = collect("models/llama-spm-256x8-f16.gguf", "imatrix/calib.txt", 128, 16, "ours.dat", "--no-ppl");
         Path refDat = SharedRef.require("imatrix/llama-spm-256x8-f16.imatrix.dat");
         // the first entry's header (count, name, ncall, nval) byte for byte: ncall = ceil(tokens / chunk size)
-        byte[] x = java.nio.file.Files.readAllBytes(ours), y = java.nio.file.Files.readAllBytes(refDat);
-        int head = 8 + ByteBuffer.wrap(y, 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() + 8;
-        assertArrayEquals(java.util.Arrays.copyOf(y, head), java.util.Arrays.copyOf(x, head));
+        byte[] ourBytes = java.nio.file.Files.readAllBytes(ours), refBytes = java.nio.file.Files.readAllBytes(refDat);
+        int head = 8 + ByteBuffer.wrap(refBytes, 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() + 8;
+        assertArrayEquals(java.util.Arrays.copyOf(refBytes, head), java.util.Arrays.copyOf(ourBytes, head));
         Imatrix a = ImatrixReader.read(ours), b = ImatrixReader.read(refDat);
         assertEquals(Imatrix.Format.LEGACY_DAT, a.format());
         assertEquals(b.entries().keySet(), a.entries().keySet());

@@ -59,6 +59,25 @@ class PerplexityCommandTest {
         assertTrue(err > 0.05 && err < 0.5, "+/- " + err);
     }
 
+    /** The synthetic qwen3 with the adapter trained by llama.cpp's fork: log(ppl) per chunk within 0.1%. */
+    @Test
+    void qwen3WithLora_matchesLlamaPerplexity() throws Exception {
+        JsonNode ref = new ObjectMapper().readTree(SharedRef.require("engine/expected.json").toFile())
+                .get("qwen3-spm-parity-f16+qwen3-spm-parity-lora").get("running_ppl_by_chunk");
+        Run r = Run.of("perplexity", "-m", SharedRef.require("engine/qwen3-spm-parity-f16.gguf").toString(), "--lora",
+                SharedRef.require("engine/qwen3-spm-parity-lora.gguf").toString(), "-f",
+                SharedRef.require("engine/ppl.txt").toString(), "-c", "128", "-b", "128");
+        assertEquals(0, r.rc(), r.err());
+        Matcher m = CHUNK.matcher(r.out());
+        int i = 0;
+        while (m.find()) {
+            double want = Math.log(ref.get(i).asDouble()), got = Math.log(Double.parseDouble(m.group(2)));
+            assertEquals(want, got, 1e-3 * want, "chunk " + (i + 1));
+            i++;
+        }
+        assertEquals(ref.size(), i);
+    }
+
     @Test
     void klDivergence_selfIsZero_quantizedIsSmallAndPositive() throws Exception {
         Path base = dir.resolve("base.logits");
