@@ -67,6 +67,11 @@ class GenerateCommandTest {
                 SharedRef.require("engine/qwen3-spm-parity-lora.gguf").toString(), "-p", "Hi", "-n", "2");
         assertEquals(3, r.rc(), r.err());
         assertTrue(r.err().contains("qwen3-spm-parity-lora.gguf") && r.err().contains("adapter"), r.err());
+        // same architecture, other shapes: the first weight that does not fit is named
+        Run q = Run.of("generate", "-m", SharedRef.require("models/qwen3-micro-f16.gguf").toString(), "--lora",
+                SharedRef.require("engine/qwen3-spm-parity-lora.gguf").toString(), "-p", "Hi", "-n", "2");
+        assertEquals(3, q.rc(), q.err());
+        assertTrue(q.err().contains("do not fit the weight"), q.err());
     }
 
     @Test
@@ -98,5 +103,26 @@ class GenerateCommandTest {
         Run r = Run.of("generate", "-m", model.toString(), "--chat", "-p", "Hello", "-n", "3", "--temp", "0");
         assertEquals(0, r.rc(), r.err());
         assertTrue(r.err().contains("prompt: " + want + " tokens"), want + "\n" + r.err());
+    }
+
+    /** Interactive --chat: the second turn reuses the cache for the conversation so far. */
+    @Test
+    void chat_interactive_reusesTheCache() {
+        java.io.InputStream old = System.in;
+        System.setIn(new java.io.ByteArrayInputStream("Hello\nAnd again\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        try {
+            Run r = Run.of("generate", "-m", SharedRef.require("models/qwen3-micro-f16.gguf").toString(), "--chat",
+                    "-n", "4", "--temp", "0");
+            assertEquals(0, r.rc(), r.err());
+            var turns = java.util.regex.Pattern.compile("prompt: (\\d+) tokens \\((\\d+) from the cache\\)").matcher(r.err());
+            assertTrue(turns.find(), r.err());
+            int first = Integer.parseInt(turns.group(1));
+            assertEquals("0", turns.group(2));
+            assertTrue(turns.find(), r.err());
+            int reused = Integer.parseInt(turns.group(2));
+            assertTrue(reused > first / 2 && reused < Integer.parseInt(turns.group(1)), r.err());
+        } finally {
+            System.setIn(old);
+        }
     }
 }
