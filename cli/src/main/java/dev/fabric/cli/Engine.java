@@ -21,6 +21,8 @@ final class Engine implements AutoCloseable {
     final Tokenizer tokenizer;
     final Transformer session;
     final int nCtx;
+    private final List<Transformer.AppliedLora> applied = new ArrayList<>();
+    private final List<Transformer> extraSessions = new ArrayList<>();
 
     /**
      * Opens everything; nCtx 0 picks a default; {@code batch} is the most tokens one forward call takes, and {@code allLogits} whether it
@@ -36,7 +38,6 @@ final class Engine implements AutoCloseable {
             this.nCtx = nCtx > 0 ? nCtx : Math.min(4096, model.config().contextLength());
             batch = Math.min(batch, this.nCtx);
             tokenizer = Tokenizer.fromGguf(model.file().metadata());
-            List<Transformer.AppliedLora> applied = new ArrayList<>();
             for (Path p : o.loras) {
                 LoraAdapter a = LoraAdapter.load(p, backend);
                 adapters.add(a);
@@ -79,8 +80,16 @@ final class Engine implements AutoCloseable {
         return tokenizer.addBosDefault() ? tokenizer.bosId() : -1;
     }
 
+    /** Another session (its own KV cache of nCtx) with the same adapters; closed with this engine. */
+    Transformer newSession() {
+        Transformer t = model.newSession(nCtx, applied);
+        extraSessions.add(t);
+        return t;
+    }
+
     @Override
     public void close() {
+        for (Transformer t : extraSessions) t.close();
         if (session != null) session.close();
         for (LoraAdapter a : adapters) a.close();
         if (model != null) model.close();

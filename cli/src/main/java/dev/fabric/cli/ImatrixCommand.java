@@ -4,10 +4,12 @@ import dev.fabric.FabricException;
 import dev.fabric.imatrix.ImatrixCollector;
 import dev.fabric.imatrix.ImatrixStats;
 import dev.fabric.imatrix.ImatrixWriter;
+import dev.fabric.model.Transformer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -38,6 +40,15 @@ final class ImatrixCommand implements Callable<Integer> {
     @Option(names = "--chunks", paramLabel = "N", defaultValue = "-1", description = "At most N chunks (default: all).")
     int chunks;
 
+    @Option(names = {"-b", "--batch"}, paramLabel = "N", defaultValue = "2048",
+            description = "Tokens per batch, as llama-imatrix's -b: max(1, N / CTX) chunks are evaluated together "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = {"-ub", "--ubatch"}, paramLabel = "N", defaultValue = "512",
+            description = "Tokens per ubatch, as llama-imatrix's -ub (default: ${DEFAULT-VALUE}).")
+    int ubatch;
+
     @Option(names = "--format", paramLabel = "gguf|dat",
             description = "Output format: gguf (default) or llama.cpp's legacy dat (default dat for a .dat output).")
     String format;
@@ -59,9 +70,16 @@ final class ImatrixCommand implements Callable<Integer> {
             int[] tokens = e.tokenizeDocument(text);
             System.err.printf("%s: %d tokens; %d chunks of %d%n", calib, tokens.length,
                     chunks > 0 ? Math.min(chunks, tokens.length / ctx) : tokens.length / ctx, ctx);
+            if (batch < 1 || ubatch < 1)
+                throw new FabricException("--batch and --ubatch must be positive", FabricException.EXIT_USAGE, null);
+            // the sums add rows in llama-imatrix's order: one session per sequence of its batches
+            List<Transformer> sessions = new ArrayList<>(List.of(e.session));
+            int nSeq = Math.min(ImatrixCollector.seqsPerBatch(ctx, batch), Math.max(1, tokens.length / ctx));
+            if (chunks > 0) nSeq = Math.min(nSeq, chunks);
+            while (sessions.size() < nSeq) sessions.add(e.newSession());
             long t0 = System.nanoTime();
-            ImatrixStats s = ImatrixCollector.collect(e.session, tokens, ctx, chunks, e.chunkBos(), processOutput,
-                    !noPpl, List.of(calib), (i, n, ppl) -> {
+            ImatrixStats s = ImatrixCollector.collect(sessions, tokens, ctx, chunks, e.chunkBos(), batch, ubatch,
+                    processOutput, !noPpl, List.of(calib), (i, n, ppl) -> {
                         if (!noPpl) System.out.printf(Locale.ROOT, "[%d]%.4f,", i + 1, ppl);
                         System.out.flush();
                     });

@@ -23,6 +23,8 @@ public final class ImatrixCollector implements Transformer.MatmulObserver {
     private final boolean processOutput;
     private final Map<String, float[]> sums = new HashMap<>();
     private final Map<String, Long> counts = new HashMap<>();
+    /** Rows of the llama.cpp ubatch the current inputs belong to (what its 16-row minimum applies to); 0: the call's. */
+    private int ubatchRows;
 
     public ImatrixCollector(boolean processOutput) {
         this.processOutput = processOutput;
@@ -32,14 +34,14 @@ public final class ImatrixCollector implements Transformer.MatmulObserver {
     public void input(String weightName, Tensor x) {
         if (!weightName.startsWith("blk.") && !(processOutput && weightName.equals("output.weight"))) return;
         int rows = (int) x.rows(), cols = (int) x.cols();
-        if (rows < MIN_ROWS) return;
+        if ((ubatchRows > 0 ? ubatchRows : rows) < MIN_ROWS) return;
         float[] v = x.backend().readFloats(x);
         float[] acc = sums.computeIfAbsent(weightName, k -> new float[cols]);
         if (acc.length != cols)
             throw new IllegalStateException(weightName + ": input width " + cols + " after " + acc.length);
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
-            for (int j = 0; j < cols; j++) acc[j] = Math.fma(v[o + j], v[o + j], acc[j]);
+            for (int j = 0; j < cols; j++) acc[j] += v[o + j] * v[o + j]; // float, not fused: as llama-imatrix
         }
         counts.merge(weightName, (long) rows, Long::sum);
     }
@@ -50,14 +52,18 @@ public final class ImatrixCollector implements Transformer.MatmulObserver {
     }
 
     /**
-     * Runs {@code min(maxChunks, tokens/nCtx)} chunks (maxChunks <= 0: all) through {@code model} and returns the
-     * statistics.
+     * Runs {@code min(maxChunks, tokens/nCtx)} chunks (maxChunks <= 0: all) and returns the statistics. The chunks
+     * go through in llama-imatrix's order, so that the float sums add the same rows in the same order: it puts
+     * {@code nSeq = max(1, nBatch / nCtx)} chunks in one batch, one sequence each, and llama.cpp splits such a batch
+     * into ubatches of {@code nUbatch / nSeq} consecutive tokens of every sequence (sequence by sequence). Here each
+     * sequence of a batch has its own session ({@code sessions.get(s)}, at least nSeq of them), fed slice by slice.
      *
      * @param bos the id written over each chunk's first token, or -1 for none
      * @param ppl whether to compute all logits for the running perplexity (else only the last row's)
      */
-    public static ImatrixStats collect(Transformer model, int[] tokens, int nCtx, int maxChunks, int bos,
-            boolean processOutput, boolean ppl, List<String> datasets, Listener listener) {
+    public static ImatrixStats collect(List<Transformer> sessions, int[] tokens, int nCtx, int maxChunks, int bos,
+            int nBatch, int nUbatch, boolean processOutput, boolean ppl, List<String> datasets, Listener listener) {
+        Transformer model = sessions.get(0);
         if (nCtx < MIN_ROWS || nCtx > model.nCtx())
             throw new FabricException("context " + nCtx + " must be in " + MIN_ROWS + ".." + model.nCtx());
         if (tokens.length < 2 * nCtx)
@@ -65,31 +71,49 @@ public final class ImatrixCollector implements Transformer.MatmulObserver {
                     + " needs at least " + 2 * nCtx);
         int chunks = tokens.length / nCtx;
         if (maxChunks > 0) chunks = Math.min(chunks, maxChunks);
+        int nSeq = seqsPerBatch(nCtx, nBatch);
+        if (sessions.size() < Math.min(nSeq, chunks))
+            throw new IllegalArgumentException(sessions.size() + " sessions for " + nSeq + " sequences per batch");
         ImatrixCollector c = new ImatrixCollector(processOutput);
         int vocab = model.config().vocabSize(), first = nCtx / 2;
         double nll = 0;
         long count = 0;
-        model.setMatmulObserver(c);
+        for (Transformer t : sessions) t.setMatmulObserver(c);
         try {
-            for (int ch = 0; ch < chunks; ch++) {
-                int[] batch = Arrays.copyOfRange(tokens, ch * nCtx, (ch + 1) * nCtx);
-                if (bos >= 0) batch[0] = bos;
-                float[] logits = model.forward(batch, 0, !ppl);
-                double running = Double.NaN;
-                if (ppl) {
-                    for (int j = first; j < nCtx - 1; j++) {
-                        nll -= logProb(logits, j * vocab, vocab, tokens[ch * nCtx + j + 1]);
-                        count++;
-                    }
-                    running = Math.exp(nll / count);
+            for (int ch0 = 0; ch0 < chunks; ch0 += nSeq) {
+                int g = Math.min(nSeq, chunks - ch0);
+                int slice = g == 1 ? nCtx : Math.max(1, nUbatch / g);
+                int[][] batch = new int[g][];
+                for (int s = 0; s < g; s++) {
+                    batch[s] = Arrays.copyOfRange(tokens, (ch0 + s) * nCtx, (ch0 + s + 1) * nCtx);
+                    if (bos >= 0) batch[s][0] = bos;
                 }
-                if (listener != null) listener.chunk(ch, chunks, running);
+                for (int p0 = 0; p0 < nCtx; p0 += slice) {
+                    int p1 = Math.min(nCtx, p0 + slice);
+                    c.ubatchRows = g * (p1 - p0);
+                    for (int s = 0; s < g; s++) {
+                        float[] logits = sessions.get(s).forward(Arrays.copyOfRange(batch[s], p0, p1), p0,
+                                !ppl && !processOutput);
+                        if (!ppl) continue;
+                        for (int j = Math.max(first, p0); j < Math.min(p1, nCtx - 1); j++) {
+                            nll -= logProb(logits, (j - p0) * vocab, vocab, tokens[(ch0 + s) * nCtx + j + 1]);
+                            count++;
+                        }
+                    }
+                }
+                for (int s = 0; s < g; s++)
+                    if (listener != null) listener.chunk(ch0 + s, chunks, ppl ? Math.exp(nll / count) : Double.NaN);
             }
         } finally {
-            model.setMatmulObserver(null);
+            for (Transformer t : sessions) t.setMatmulObserver(null);
         }
         if (c.sums.isEmpty()) throw new FabricException("no blk.* matmul inputs were observed");
         return new ImatrixStats(c.sums, c.counts, datasets, chunks, nCtx);
+    }
+
+    /** Sequences (chunks) per batch as llama-imatrix chooses them: max(1, n_batch / n_ctx). */
+    public static int seqsPerBatch(int nCtx, int nBatch) {
+        return Math.max(1, nBatch / nCtx);
     }
 
     private static double logProb(float[] logits, int offset, int n, int token) {
