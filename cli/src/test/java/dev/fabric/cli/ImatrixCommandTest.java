@@ -146,6 +146,19 @@ class ImatrixCommandTest {
         return new long[] {tensors, diff, bytes};
     }
 
+    @Test
+    void qwen3Micro_matchesLlamaImatrix() throws Exception {
+        Path ours = collect("models/qwen3-micro-f16.gguf", "imatrix/calib.txt", 128, 16, "qwen3.imatrix.gguf", "--no-ppl");
+        double worst = compare(ours, SharedRef.require("imatrix/qwen3-micro-f16.imatrix.gguf"));
+        System.out.printf("qwen3-micro imatrix: max relative error of the sums %.3e%n", worst);
+        assertTrue(worst < 1e-3, "max relative error " + worst);
+        Path model = SharedRef.require("models/qwen3-micro-f16.gguf");
+        long[] d = differences(quantize(model, ours, "qa.gguf"),
+                quantize(model, SharedRef.require("imatrix/qwen3-micro-f16.imatrix.gguf"), "qb.gguf"));
+        System.out.printf("qwen3-micro Q4_K_M with our imatrix: %d tensors, %d of %d bytes differ%n", d[0], d[1], d[2]);
+        assertTrue(d[1] * 10_000 < d[2], d[1] + " bytes differ"); // measured: 13 of 10.4 M
+    }
+
     private Map<String, ByteBuffer> quantize(Path model, Path imatrix, String out) throws Exception {
         Path o = dir.resolve(out);
         QuantizeRequest req = QuantizeRequest.of(model, o, Preset.Q4_K_M).withThreads(1);
