@@ -10,7 +10,9 @@ import picocli.CommandLine.Command;
         description = {
             "Fabric: adapt, quantize and evaluate small open LLMs on your own machine.",
             "Reads and writes llama.cpp's GGUF; nothing leaves this machine."},
-        subcommands = {InspectCommand.class, TokenizeCommand.class, QuantizeCommand.class, BenchCommand.class,
+        subcommands = {InspectCommand.class, TokenizeCommand.class, QuantizeCommand.class, ImatrixCommand.class,
+            PerplexityCommand.class, GenerateCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Run 'fabric COMMAND --help' for a command's options and an example."})
 public final class Main implements Runnable {

@@ -28,6 +28,11 @@ record Run(int rc, String out, String err) {
         }
     }
 
+    /** The last stdout line containing {@code s}. */
+    String lastLineMatching(String s) {
+        return out.lines().filter(l -> l.contains(s)).reduce((a, b) -> b).orElse("");
+    }
+
     /** The last non-empty line of stdout. */
     String lastLine() {
         return out.lines().filter(l -> !l.isBlank()).reduce((a, b) -> b).orElse("");

@@ -22,7 +22,7 @@ import java.util.Set;
  */
 public final class Transformer implements AutoCloseable {
     /** A linear layer: weight [n_out, n_in], optional bias, LoRA deltas. */
-    private record Linear(Tensor w, Tensor bias, List<Delta> deltas) {
+    private record Linear(String name, Tensor w, Tensor bias, List<Delta> deltas) {
         long nOut() {
             return w.dim(0);
         }
@@ -40,6 +40,7 @@ public final class Transformer implements AutoCloseable {
     private final List<Block> blocks = new ArrayList<>();
     private final Linear output;
     private final Set<String> unusedLora = new HashSet<>();
+    private MatmulObserver observer;
 
     /**
      * @param kvType  type of the KV cache: F16 (llama.cpp's default, and what its reference numbers used) or F32
@@ -90,7 +91,20 @@ public final class Transformer implements AutoCloseable {
             deltas.add(new Delta(p, l.adapter().scale(p, l.scale())));
             used.add(name);
         }
-        return new Linear(w, bias, List.copyOf(deltas));
+        return new Linear(name, w, bias, List.copyOf(deltas));
+    }
+
+    /**
+     * Sees the input of every linear layer before its matmul, with the GGUF name of the weight (imatrix
+     * collection, as llama-imatrix's graph callback sees each MUL_MAT's src1). x is [rows, n_in] F32.
+     */
+    public interface MatmulObserver {
+        void input(String weightName, Tensor x);
+    }
+
+    /** Sets (or with null removes) the observer of linear-layer inputs. */
+    public void setMatmulObserver(MatmulObserver observer) {
+        this.observer = observer;
     }
 
     public ModelConfig config() {
@@ -204,6 +218,7 @@ public final class Transformer implements AutoCloseable {
     }
 
     private void apply(Linear l, Tensor x, Tensor y, Scratch s) {
+        if (observer != null) observer.input(l.name, x);
         backend.matmul(x, l.w, y);
         for (Delta d : l.deltas) {
             long n = x.rows();

@@ -1,0 +1,97 @@
+package dev.fabric.cli;
+
+import dev.fabric.FabricException;
+import dev.fabric.backend.cpu.CpuBackend;
+import dev.fabric.lora.LoraAdapter;
+import dev.fabric.model.Model;
+import dev.fabric.model.ModelConfig;
+import dev.fabric.model.Transformer;
+import dev.fabric.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A model opened for a command: weights, adapters, tokenizer and a session with a KV cache of nCtx. */
+final class Engine implements AutoCloseable {
+    final CpuBackend backend;
+    final Model model;
+    final List<LoraAdapter> adapters = new ArrayList<>();
+    final Tokenizer tokenizer;
+    final Transformer session;
+    final int nCtx;
+    private final List<Transformer.AppliedLora> applied = new ArrayList<>();
+    private final List<Transformer> extraSessions = new ArrayList<>();
+
+    /**
+     * Opens everything; nCtx 0 picks a default; {@code batch} is the most tokens one forward call takes, and {@code allLogits} whether it
+     * asks for every row's logits (both only for the memory estimate printed on {@code log}).
+     */
+    Engine(ModelOptions o, int nCtx, int batch, boolean allLogits, PrintStream log) throws IOException {
+        if (nCtx < 0) throw new FabricException("--ctx must be positive, got " + nCtx, FabricException.EXIT_USAGE, null);
+        if (o.threads < 0) throw new FabricException("--threads must be >= 0", FabricException.EXIT_USAGE, null);
+        backend = new CpuBackend(o.threads);
+        model = Model.open(o.model, backend);
+        try {
+            // 0: the model's training context, at most 4096 (llama.cpp's default)
+            this.nCtx = nCtx > 0 ? nCtx : Math.min(4096, model.config().contextLength());
+            batch = Math.min(batch, this.nCtx);
+            tokenizer = Tokenizer.fromGguf(model.file().metadata());
+            for (Path p : o.loras) {
+                LoraAdapter a = LoraAdapter.load(p, backend);
+                adapters.add(a);
+                applied.add(new Transformer.AppliedLora(a, o.loraScale));
+            }
+            if (log != null) log.println(describe(model.config(), this.nCtx, batch, allLogits, o.threads));
+            session = model.newSession(this.nCtx, applied);
+            if (log != null && !session.unusedLoraTensors().isEmpty())
+                log.println("note: adapter tensors not applied (not a matmul weight of this model): "
+                        + session.unusedLoraTensors());
+        } catch (RuntimeException | IOException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Hyperparameters and the memory the run allocates beyond the mapped weights: F16 KV cache and scratch. */
+    static String describe(ModelConfig c, int nCtx, int batch, boolean allLogits, int threads) {
+        long kv = 2L * c.nLayer() * nCtx * c.kvDim() * 2;
+        long perToken = 4L * (2L * c.nEmbd() + c.qDim() + 2L * c.kvDim() + c.qDim() + 2L * c.nFf());
+        long scratch = (long) batch * perToken + 4L * (allLogits ? batch : 1) * (c.vocabSize() + c.nEmbd());
+        return String.format("model: %s, %d layers, n_embd %d, %d heads (%d KV) of %d, n_ff %d, vocab %d; "
+                        + "backend %s%nmemory: KV cache %s (F16, %d positions) + scratch %s (batch %d)",
+                c.arch().ggufName(), c.nLayer(), c.nEmbd(), c.nHead(), c.nHeadKv(), c.headDim(), c.nFf(),
+                c.vocabSize(), "cpu(" + CpuBackend.kernelVariant() + ", threads " + (threads == 0 ? "all" : threads) + ")",
+                mib(kv), nCtx, mib(scratch), batch);
+    }
+
+    static String mib(long bytes) {
+        return String.format("%.2f MiB", bytes / 1048576.0);
+    }
+
+    /** The text's tokens as llama-perplexity / llama-imatrix tokenize it: BOS where the vocabulary adds one. */
+    int[] tokenizeDocument(String text) {
+        return tokenizer.encode(text, true, false);
+    }
+
+    /** The id written over each chunk's first token, or -1 when the vocabulary adds no BOS. */
+    int chunkBos() {
+        return tokenizer.addBosDefault() ? tokenizer.bosId() : -1;
+    }
+
+    /** Another session (its own KV cache of nCtx) with the same adapters; closed with this engine. */
+    Transformer newSession() {
+        Transformer t = model.newSession(nCtx, applied);
+        extraSessions.add(t);
+        return t;
+    }
+
+    @Override
+    public void close() {
+        for (Transformer t : extraSessions) t.close();
+        if (session != null) session.close();
+        for (LoraAdapter a : adapters) a.close();
+        if (model != null) model.close();
+    }
+}

@@ -1,0 +1,94 @@
+package dev.fabric.cli;
+
+import dev.fabric.FabricException;
+import dev.fabric.imatrix.ImatrixCollector;
+import dev.fabric.imatrix.ImatrixStats;
+import dev.fabric.imatrix.ImatrixWriter;
+import dev.fabric.model.Transformer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code fabric imatrix}: llama-imatrix's importance matrix from a calibration text. */
+@Command(name = "imatrix", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Collects an importance matrix as llama-imatrix does: per matmul weight of the blocks, the "
+                + "sum of squared input activations per column and the token count, over chunks of CTX tokens.",
+            "The result is read by 'fabric quantize --imatrix' and by llama-quantize."},
+        footer = {"", "Example:", "  fabric imatrix -m model-f16.gguf -f calib.txt -o model.imatrix.gguf -c 512 --chunks 100"})
+final class ImatrixCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = {"-f", "--file"}, required = true, paramLabel = "CALIB.txt", description = "Calibration text (UTF-8).")
+    String calib;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", defaultValue = "imatrix.gguf",
+            description = "Output file (default: ${DEFAULT-VALUE}).")
+    Path output;
+
+    @Option(names = {"-c", "--ctx"}, paramLabel = "N", defaultValue = "512", description = "Tokens per chunk (default: ${DEFAULT-VALUE}).")
+    int ctx;
+
+    @Option(names = "--chunks", paramLabel = "N", defaultValue = "-1", description = "At most N chunks (default: all).")
+    int chunks;
+
+    @Option(names = {"-b", "--batch"}, paramLabel = "N", defaultValue = "2048",
+            description = "Tokens per batch, as llama-imatrix's -b: max(1, N / CTX) chunks are evaluated together "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = {"-ub", "--ubatch"}, paramLabel = "N", defaultValue = "512",
+            description = "Tokens per ubatch, as llama-imatrix's -ub (default: ${DEFAULT-VALUE}).")
+    int ubatch;
+
+    @Option(names = "--format", paramLabel = "gguf|dat",
+            description = "Output format: gguf (default) or llama.cpp's legacy dat (default dat for a .dat output).")
+    String format;
+
+    @Option(names = "--process-output", description = "Also collect output.weight's inputs.")
+    boolean processOutput;
+
+    @Option(names = "--no-ppl", description = "Do not compute the perplexity of each chunk (faster).")
+    boolean noPpl;
+
+    @Override
+    public Integer call() throws IOException {
+        String fmt = format != null ? format.toLowerCase(Locale.ROOT)
+                : output.toString().endsWith(".dat") ? "dat" : "gguf";
+        if (!fmt.equals("gguf") && !fmt.equals("dat"))
+            throw new FabricException("--format must be gguf or dat, got '" + format + "'", FabricException.EXIT_USAGE, null);
+        String text = Files.readString(Path.of(calib), StandardCharsets.UTF_8);
+        try (Engine e = new Engine(modelOptions, ctx, ctx, !noPpl, System.err)) {
+            int[] tokens = e.tokenizeDocument(text);
+            System.err.printf("%s: %d tokens; %d chunks of %d%n", calib, tokens.length,
+                    chunks > 0 ? Math.min(chunks, tokens.length / ctx) : tokens.length / ctx, ctx);
+            if (batch < 1 || ubatch < 1)
+                throw new FabricException("--batch and --ubatch must be positive", FabricException.EXIT_USAGE, null);
+            // the sums add rows in llama-imatrix's order: one session per sequence of its batches
+            List<Transformer> sessions = new ArrayList<>(List.of(e.session));
+            int nSeq = Math.min(ImatrixCollector.seqsPerBatch(ctx, batch), Math.max(1, tokens.length / ctx));
+            if (chunks > 0) nSeq = Math.min(nSeq, chunks);
+            while (sessions.size() < nSeq) sessions.add(e.newSession());
+            long t0 = System.nanoTime();
+            ImatrixStats s = ImatrixCollector.collect(sessions, tokens, ctx, chunks, e.chunkBos(), batch, ubatch,
+                    processOutput, !noPpl, List.of(calib), (i, n, ppl) -> {
+                        if (!noPpl) System.out.printf(Locale.ROOT, "[%d]%.4f,", i + 1, ppl);
+                        System.out.flush();
+                    });
+            System.out.println();
+            if (fmt.equals("dat")) ImatrixWriter.writeDat(s, output);
+            else ImatrixWriter.writeGguf(s, output);
+            System.err.printf(Locale.ROOT, "wrote %s (%s): %d entries, %d chunks of %d tokens, %.1f s%n", output, fmt,
+                    s.sums().size(), s.chunkCount(), s.chunkSize(), (System.nanoTime() - t0) / 1e9);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,25 @@
+package dev.fabric.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** Options shared by the commands that run a model: the model, adapters, threads. */
+final class ModelOptions {
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "MODEL.gguf",
+            description = "GGUF model (arch llama, qwen2 or qwen3; any supported weight type).")
+    Path model;
+
+    @Option(names = "--lora", paramLabel = "ADAPTER.gguf",
+            description = "LoRA adapter in llama.cpp's GGUF format (repeatable), applied at --lora-scale.")
+    List<Path> loras = new ArrayList<>();
+
+    @Option(names = "--lora-scale", paramLabel = "S", defaultValue = "1.0",
+            description = "Scale of every --lora adapter (default: ${DEFAULT-VALUE}).")
+    float loraScale;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", defaultValue = "0",
+            description = "Threads per op (default: all cores).")
+    int threads;
+}

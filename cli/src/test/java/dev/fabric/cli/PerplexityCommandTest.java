@@ -1,0 +1,119 @@
+package dev.fabric.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fabric.testing.SharedRef;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code fabric perplexity} against llama-perplexity's printed values (engine/expected.json) and the KL-divergence
+ * mode: a model against itself, and llama-quantize's Q4_K_M of stories260K against its F32 original.
+ */
+class PerplexityCommandTest {
+    @TempDir
+    Path dir;
+
+    private static final Pattern CHUNK = Pattern.compile("\\[(\\d+)\\]([0-9.]+),");
+    private static final Pattern FINAL = Pattern.compile("Final estimate: PPL = ([0-9.]+) \\+/- ([0-9.]+)");
+
+    private static JsonNode expected() throws Exception {
+        return new ObjectMapper().readTree(SharedRef.require("engine/expected.json").toFile()).get("stories260K");
+    }
+
+    private static String stories() {
+        return SharedRef.require("engine/stories260K.gguf").toString();
+    }
+
+    private static String story() {
+        return SharedRef.require("engine/story.txt").toString();
+    }
+
+    @Test
+    void stories260K_printsLlamaPerplexitysRunningValues() throws Exception {
+        JsonNode ref = expected();
+        // -b 16: four forward calls per chunk through the KV cache, the same numbers as one call
+        Run r = Run.of("perplexity", "-m", stories(), "-f", story(), "-c", "64", "-b", "16");
+        assertEquals(0, r.rc(), r.err());
+        Matcher m = CHUNK.matcher(r.out());
+        int i = 0;
+        while (m.find()) {
+            assertEquals(i + 1, Integer.parseInt(m.group(1)));
+            // the bound of the engine's ParityTest: llama-perplexity prints 4 decimals and rounds through F16 KV
+            assertEquals(ref.get("running_ppl_by_chunk").get(i).asDouble(), Double.parseDouble(m.group(2)), 3e-4,
+                    "chunk " + (i + 1));
+            i++;
+        }
+        assertEquals(ref.get("running_ppl_by_chunk").size(), i, "chunks printed:\n" + r.out());
+        Matcher f = FINAL.matcher(r.lastLine());
+        assertTrue(f.matches(), r.lastLine());
+        assertEquals(ref.get("final_ppl").asDouble(), Double.parseDouble(f.group(1)), 3e-4);
+        double err = Double.parseDouble(f.group(2));
+        // the uncertainty is ppl * stderr(nll); nll per token of a 3-ppl model spreads ~1 nat over 217 tokens
+        assertTrue(err > 0.05 && err < 0.5, "+/- " + err);
+    }
+
+    /** The synthetic qwen3 with the adapter trained by llama.cpp's fork: log(ppl) per chunk within 0.1%. */
+    @Test
+    void qwen3WithLora_matchesLlamaPerplexity() throws Exception {
+        JsonNode ref = new ObjectMapper().readTree(SharedRef.require("engine/expected.json").toFile())
+                .get("qwen3-spm-parity-f16+qwen3-spm-parity-lora").get("running_ppl_by_chunk");
+        Run r = Run.of("perplexity", "-m", SharedRef.require("engine/qwen3-spm-parity-f16.gguf").toString(), "--lora",
+                SharedRef.require("engine/qwen3-spm-parity-lora.gguf").toString(), "-f",
+                SharedRef.require("engine/ppl.txt").toString(), "-c", "128", "-b", "128");
+        assertEquals(0, r.rc(), r.err());
+        Matcher m = CHUNK.matcher(r.out());
+        int i = 0;
+        while (m.find()) {
+            double want = Math.log(ref.get(i).asDouble()), got = Math.log(Double.parseDouble(m.group(2)));
+            assertEquals(want, got, 1e-3 * want, "chunk " + (i + 1));
+            i++;
+        }
+        assertEquals(ref.size(), i);
+    }
+
+    @Test
+    void klDivergence_selfIsZero_quantizedIsSmallAndPositive() throws Exception {
+        Path base = dir.resolve("base.logits");
+        Run w = Run.of("perplexity", "-m", stories(), "-f", story(), "-c", "64", "--kl-divergence-base", base.toString());
+        assertEquals(0, w.rc(), w.err());
+
+        Run self = Run.of("perplexity", "-m", stories(), "--kl-divergence-base", base.toString(), "--kl-divergence");
+        assertEquals(0, self.rc(), self.err());
+        double selfKld = value(self.out(), "Mean    KLD:");
+        assertTrue(selfKld >= 0 && selfKld < 1e-6, "self KLD " + selfKld);
+        assertEquals(100.0, value(self.out(), "Same top p:"), 1e-9);
+        assertEquals(value(self.out(), "Mean PPL(base):"), value(self.out(), "Mean PPL(Q)   :"), 1e-3);
+
+        Run q = Run.of("perplexity", "-m", SharedRef.require("quant/stories260K.Q4_K_M.imat.gguf").toString(),
+                "--kl-divergence-base", base.toString(), "--kl-divergence");
+        assertEquals(0, q.rc(), q.err());
+        double kld = value(q.out(), "Mean    KLD:"), same = value(q.out(), "Same top p:");
+        System.out.printf("stories260K Q4_K_M vs F32: mean KLD %.6f, same top %.3f%%%n", kld, same);
+        assertTrue(kld > 1e-4 && kld < 0.1, "Q4_K_M KLD " + kld);
+        assertTrue(same > 80 && same < 100, "same top " + same);
+        // its own perplexity is llama-perplexity's for that file
+        Matcher f = FINAL.matcher(q.lastLineMatching("Final estimate"));
+        assertTrue(f.find());
+        assertEquals(expected().get("Q4_K_M_imat_final_ppl").asDouble(), Double.parseDouble(f.group(1)), 2e-3);
+    }
+
+    @Test
+    void textShorterThanTwoContexts_isAClearError() {
+        Run r = Run.of("perplexity", "-m", stories(), "-f", story(), "-c", "512");
+        assertEquals(3, r.rc());
+        assertTrue(r.err().contains("needs at least 1024"), r.err());
+    }
+
+    private static double value(String out, String label) {
+        for (String l : out.lines().toList())
+            if (l.startsWith(label)) return Double.parseDouble(l.substring(label.length()).trim().split("[ ±%]")[0]);
+        throw new AssertionError("no '" + label + "' in\n" + out);
+    }
+}
