@@ -2,6 +2,10 @@
 // section per op. Each op has a portable C++ kernel; the hot ones (matmul, attention) also have an
 // AVX-512 kernel chosen at run time from the CPU's features.
 #include "fabric_ops.h"
+// fabric_quant's dequantizers (fq::dequant_fn) are compiled into this library too (OpsNative lists
+// fabric_quant_dequant.cpp), so get_rows and the dequantize-then-dot fallback share their one definition.
+#include "fabric_cpu.h"
+#include "fabric_quant_common.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -258,6 +262,25 @@ bool is_quantized(int32_t type) {
     return type == FABRIC_TYPE_Q4_0 || type == FABRIC_TYPE_Q5_0 || type == FABRIC_TYPE_Q8_0;
 }
 
+// Block types read only through fabric_quant's dequantizers (and K-quants' get_rows).
+bool is_dequant_only(int32_t type) {
+    switch (type) {
+        case FABRIC_TYPE_Q4_1: case FABRIC_TYPE_Q5_1: case FABRIC_TYPE_Q2_K: case FABRIC_TYPE_Q3_K:
+        case FABRIC_TYPE_IQ4_NL: case FABRIC_TYPE_IQ4_XS: return true;
+    }
+    return false;
+}
+
+fq::DequantFn dequant_for(int32_t type) {
+    static const bool isa_set = [] {
+        const int v = cpu_best_variant();
+        fabric_quant_set_isa(v == V_AVX512 ? (FABRIC_ISA_AVX2 | FABRIC_ISA_AVX512) : v == V_AVX2 ? FABRIC_ISA_AVX2 : 0);
+        return true;
+    }();
+    (void)isa_set;
+    return fq::dequant_fn(type);
+}
+
 // The 32 integer levels of block b of a Q4_0/Q5_0/Q8_0 row, centred (value = d * level).
 inline void block_levels(int32_t type, const void* row, int64_t b, int32_t* q, float* d) {
     switch (type) {
@@ -326,7 +349,13 @@ float dot_quant_q8_0(int32_t type, const void* w, const BlockQ8_0* x, int64_t n)
     return sum;
 }
 
+#include "fabric_ops_kquants.inc"
+
 void convert_row(int32_t type, const void* src, int64_t n, float* dst) {
+    if (is_kquant_q8k(type) || is_dequant_only(type)) {
+        dequant_for(type)((const uint8_t*)src, dst, n / fq::block_elems(type));
+        return;
+    }
     if (is_quantized(type)) {
         dequantize_row(type, src, n, dst);
         return;
@@ -791,7 +820,8 @@ void f16_scale(uint16_t* acc, float s, int64_t n) {
 extern "C" {
 
 int32_t fabric_type_supported(int32_t type) {
-    return type == FABRIC_TYPE_F32 || type == FABRIC_TYPE_F16 || type == FABRIC_TYPE_BF16 || is_quantized(type);
+    return type == FABRIC_TYPE_F32 || type == FABRIC_TYPE_F16 || type == FABRIC_TYPE_BF16 || is_quantized(type) ||
+           is_kquant_q8k(type) || is_dequant_only(type);
 }
 
 int64_t fabric_row_bytes(int32_t type, int64_t n) {
@@ -803,6 +833,10 @@ int64_t fabric_row_bytes(int32_t type, int64_t n) {
         case FABRIC_TYPE_Q4_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ4_0);
         case FABRIC_TYPE_Q5_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ5_0);
         case FABRIC_TYPE_Q8_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ8_0);
+    }
+    if (is_kquant_q8k(type) || is_dequant_only(type)) {
+        const int64_t be = fq::block_elems(type);
+        return n % be ? -1 : n / be * fq::block_bytes(type);
     }
     return -1;
 }
@@ -857,6 +891,40 @@ int64_t fabric_op_get_rows(int32_t type, const void* table, int64_t n_rows, int6
 void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const float* x, int64_t m, float* y,
                       int32_t threads) {
     if (n <= 0 || m <= 0) return;
+    if (is_kquant_q8k(wtype)) {
+        // x to Q8_K once, then one integer dot per output (tasks as for Q8_0 below)
+        const int64_t nb = k / QKK, wrb = fabric_row_bytes(wtype, k);
+        const DotQ8KFn dot = dot_q8k_for(wtype);
+        std::vector<BlockQ8K> xq((size_t)(m * nb));
+        parallel_for(m, 16, threads, [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; r++) quantize_row_q8_K(x + r * k, k, xq.data() + r * nb);
+        });
+        const int64_t wb = 16, xb = 64, n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
+        parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; t++) {
+                const int64_t w0 = (t % n_wb) * wb, w1 = std::min(n, w0 + wb);
+                const int64_t x0 = (t / n_wb) * xb, x1 = std::min(m, x0 + xb);
+                for (int64_t c = w0; c < w1; c++)
+                    for (int64_t r = x0; r < x1; r++)
+                        y[r * n + c] = dot((const char*)w + c * wrb, xq.data() + r * nb, nb);
+            }
+        });
+        return;
+    }
+    if (is_dequant_only(wtype)) {
+        // dequantize a block of w rows to F32 per task, then F32 dots against every x row
+        const int64_t wrb = fabric_row_bytes(wtype, k), wb = 16, n_wb = (n + wb - 1) / wb;
+        parallel_for(n_wb, 1, threads, [&](int64_t t0, int64_t t1) {
+            std::vector<float> wf((size_t)(wb * k));
+            for (int64_t t = t0; t < t1; t++) {
+                const int64_t w0 = t * wb, w1 = std::min(n, w0 + wb);
+                for (int64_t c = w0; c < w1; c++) convert_row(wtype, (const char*)w + c * wrb, k, wf.data() + (c - w0) * k);
+                for (int64_t r = 0; r < m; r++)
+                    for (int64_t c = w0; c < w1; c++) y[r * n + c] = dot_f32(wf.data() + (c - w0) * k, x + r * k, k);
+            }
+        });
+        return;
+    }
     if (is_quantized(wtype)) {
         // x to Q8_0 once, then one dot per output; tasks are blocks of w rows by blocks of x rows
         const int64_t nb = k / QK, wrb = fabric_row_bytes(wtype, k);
