@@ -119,8 +119,11 @@ public:
         }
         work_cv_.notify_all();
         drain();
+        // the helpers finish within a task's time of us: spin briefly before sleeping (a futex round trip
+        // per op is a large share of a generation step, ~400 ops per token)
+        for (int i = 0; i < kSpin && remaining_.load(std::memory_order_acquire) != 0; i++) cpu_pause();
         std::unique_lock<std::mutex> lk(mu_);
-        done_cv_.wait(lk, [this] { return remaining_ == 0; });
+        done_cv_.wait(lk, [this] { return remaining_.load() == 0; });
     }
 
     ~Pool() {
@@ -145,29 +148,37 @@ private:
     void loop(int id) {
         uint64_t seen = 0;
         for (;;) {
+            // ops follow each other closely during generation: poll a while before sleeping on the condvar
+            for (int i = 0; i < kSpin && generation_.load(std::memory_order_acquire) == seen; i++) cpu_pause();
             std::unique_lock<std::mutex> lk(mu_);
-            work_cv_.wait(lk, [&] { return generation_ != seen; });
+            work_cv_.wait(lk, [&] { return generation_.load() != seen; });
             seen = generation_;
             if (stop_) return;
             if (id >= wanted_) continue;
             lk.unlock();
             drain();
             lk.lock();
-            if (--remaining_ == 0) done_cv_.notify_one();
+            if (remaining_.fetch_sub(1) == 1) done_cv_.notify_one();
         }
     }
 
     std::mutex call_mu_, mu_;
     std::condition_variable work_cv_, done_cv_;
     std::vector<std::thread> workers_;
-    uint64_t generation_ = 0;
+    std::atomic<uint64_t> generation_{0};
     bool stop_ = false;
     TaskFn fn_ = nullptr;
     void* ctx_ = nullptr;
     int64_t n_tasks_ = 0;
     std::atomic<int64_t> next_{0};
     int wanted_ = 0;
-    int remaining_ = 0;
+    std::atomic<int> remaining_{0};
+    static constexpr int kSpin = 4000;  // pause iterations: ~0.1-0.5 ms
+    static void cpu_pause() {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+    }
 };
 
 Pool& pool() {
@@ -894,7 +905,7 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     if (is_kquant_q8k(wtype)) {
         // x to Q8_K once, then one integer dot per output (tasks as for Q8_0 below)
         const int64_t nb = k / QKK, wrb = fabric_row_bytes(wtype, k);
-        const DotQ8KFn dot = dot_q8k_for(wtype);
+        const DotQ8KFn dot1 = dot_q8k_for<1>(wtype), dotn = dot_q8k_for<kRowsQ8K>(wtype);
         std::vector<BlockQ8K> xq((size_t)(m * nb));
         parallel_for(m, 16, threads, [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; r++) quantize_row_q8_K(x + r * k, k, xq.data() + r * nb);
@@ -904,9 +915,21 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
             for (int64_t t = t0; t < t1; t++) {
                 const int64_t w0 = (t % n_wb) * wb, w1 = std::min(n, w0 + wb);
                 const int64_t x0 = (t / n_wb) * xb, x1 = std::min(m, x0 + xb);
-                for (int64_t c = w0; c < w1; c++)
-                    for (int64_t r = x0; r < x1; r++)
-                        y[r * n + c] = dot((const char*)w + c * wrb, xq.data() + r * nb, nb);
+                for (int64_t c = w0; c < w1; c++) {
+                    const void* wr = (const char*)w + c * wrb;
+                    int64_t r = x0;
+                    for (; r + kRowsQ8K <= x1; r += kRowsQ8K) {
+                        const BlockQ8K* ys[kRowsQ8K];
+                        float o[kRowsQ8K];
+                        for (int i = 0; i < kRowsQ8K; i++) ys[i] = xq.data() + (r + i) * nb;
+                        dotn(wr, ys, nb, o);
+                        for (int i = 0; i < kRowsQ8K; i++) y[(r + i) * n + c] = o[i];
+                    }
+                    for (; r < x1; r++) {
+                        const BlockQ8K* ys = xq.data() + r * nb;
+                        dot1(wr, &ys, nb, y + r * n + c);
+                    }
+                }
             }
         });
         return;
