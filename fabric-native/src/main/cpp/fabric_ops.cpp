@@ -173,7 +173,12 @@ private:
     std::atomic<int64_t> next_{0};
     int wanted_ = 0;
     std::atomic<int> remaining_{0};
-    static constexpr int kSpin = 4000;  // pause iterations: ~0.1-0.5 ms
+    // pause iterations (~0.1-0.5 ms at the default); FABRIC_POOL_SPIN overrides (0 = sleep at once, for
+    // hosts with more runnable threads than cores, where a spinning thread takes time from the one it waits on)
+    const int kSpin = [] {
+        const char* e = getenv("FABRIC_POOL_SPIN");
+        return e ? std::max(0, atoi(e)) : 4000;
+    }();
     static void cpu_pause() {
 #if defined(__x86_64__)
         __builtin_ia32_pause();
