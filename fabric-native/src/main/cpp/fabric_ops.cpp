@@ -255,7 +255,8 @@ struct TBF16 {
 // ---------------------------------------------------------------------------------------------------------
 // Block-quantized weights (ggml layouts; shared/specs/quantization.md section 2). Each type has: a row
 // dequantizer (get_rows), the type x is quantized to for its dot products (Q8_0 for these three), and a dot
-// product of one weight row with one quantized x row. K-quants add their blocks here the same way.
+// product of one weight row with one quantized x row. K-quants (Q8_K activations) live in
+// fabric_ops_kquants.inc; the remaining block types go through fabric_quant's dequantizers.
 
 constexpr int QK = 32;
 
