@@ -121,7 +121,7 @@ public:
         drain();
         // the helpers finish within a task's time of us: spin briefly before sleeping (a futex round trip
         // per op is a large share of a generation step, ~400 ops per token)
-        for (int i = 0; i < kSpin && remaining_.load(std::memory_order_acquire) != 0; i++) cpu_pause();
+        for (int i = 0; i < kSpin && remaining_.load(std::memory_order_acquire) != 0; i++) relax(i);
         std::unique_lock<std::mutex> lk(mu_);
         done_cv_.wait(lk, [this] { return remaining_.load() == 0; });
     }
@@ -149,7 +149,7 @@ private:
         uint64_t seen = 0;
         for (;;) {
             // ops follow each other closely during generation: poll a while before sleeping on the condvar
-            for (int i = 0; i < kSpin && generation_.load(std::memory_order_acquire) == seen; i++) cpu_pause();
+            for (int i = 0; i < kSpin && generation_.load(std::memory_order_acquire) == seen; i++) relax(i);
             std::unique_lock<std::mutex> lk(mu_);
             work_cv_.wait(lk, [&] { return generation_.load() != seen; });
             seen = generation_;
@@ -173,13 +173,19 @@ private:
     std::atomic<int64_t> next_{0};
     int wanted_ = 0;
     std::atomic<int> remaining_{0};
-    // pause iterations (~0.1-0.5 ms at the default); FABRIC_POOL_SPIN overrides (0 = sleep at once, for
+    // polling iterations (~1 ms at the default); FABRIC_POOL_SPIN overrides (0 = sleep at once, for
     // hosts with more runnable threads than cores, where a spinning thread takes time from the one it waits on)
     const int kSpin = [] {
         const char* e = getenv("FABRIC_POOL_SPIN");
-        return e ? std::max(0, atoi(e)) : 4000;
+        return e ? std::max(0, atoi(e)) : 2000;
     }();
-    static void cpu_pause() {
+    // A few pauses first (the other thread is usually a few microseconds away), then yields: on a host with
+    // more runnable threads than cores the thread we wait for may share our core, and a yield lets it run.
+    static void relax(int i) {
+        if (i >= 64) {
+            std::this_thread::yield();
+            return;
+        }
 #if defined(__x86_64__)
         __builtin_ia32_pause();
 #endif
