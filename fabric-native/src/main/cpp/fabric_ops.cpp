@@ -2,6 +2,10 @@
 // section per op. Each op has a portable C++ kernel; the hot ones (matmul, attention) also have an
 // AVX-512 kernel chosen at run time from the CPU's features.
 #include "fabric_ops.h"
+// fabric_quant's dequantizers (fq::dequant_fn) are compiled into this library too (OpsNative lists
+// fabric_quant_dequant.cpp), so get_rows and the dequantize-then-dot fallback share their one definition.
+#include "fabric_cpu.h"
+#include "fabric_quant_common.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -115,8 +119,11 @@ public:
         }
         work_cv_.notify_all();
         drain();
+        // the helpers finish within a task's time of us: spin briefly before sleeping (a futex round trip
+        // per op is a large share of a generation step, ~400 ops per token)
+        for (int i = 0; i < kSpin && remaining_.load(std::memory_order_acquire) != 0; i++) relax(i);
         std::unique_lock<std::mutex> lk(mu_);
-        done_cv_.wait(lk, [this] { return remaining_ == 0; });
+        done_cv_.wait(lk, [this] { return remaining_.load() == 0; });
     }
 
     ~Pool() {
@@ -141,29 +148,48 @@ private:
     void loop(int id) {
         uint64_t seen = 0;
         for (;;) {
+            // ops follow each other closely during generation: poll a while before sleeping on the condvar
+            for (int i = 0; i < kSpin && generation_.load(std::memory_order_acquire) == seen; i++) relax(i);
             std::unique_lock<std::mutex> lk(mu_);
-            work_cv_.wait(lk, [&] { return generation_ != seen; });
+            work_cv_.wait(lk, [&] { return generation_.load() != seen; });
             seen = generation_;
             if (stop_) return;
             if (id >= wanted_) continue;
             lk.unlock();
             drain();
             lk.lock();
-            if (--remaining_ == 0) done_cv_.notify_one();
+            if (remaining_.fetch_sub(1) == 1) done_cv_.notify_one();
         }
     }
 
     std::mutex call_mu_, mu_;
     std::condition_variable work_cv_, done_cv_;
     std::vector<std::thread> workers_;
-    uint64_t generation_ = 0;
+    std::atomic<uint64_t> generation_{0};
     bool stop_ = false;
     TaskFn fn_ = nullptr;
     void* ctx_ = nullptr;
     int64_t n_tasks_ = 0;
     std::atomic<int64_t> next_{0};
     int wanted_ = 0;
-    int remaining_ = 0;
+    std::atomic<int> remaining_{0};
+    // polling iterations (~1 ms at the default); FABRIC_POOL_SPIN overrides (0 = sleep at once, for
+    // hosts with more runnable threads than cores, where a spinning thread takes time from the one it waits on)
+    const int kSpin = [] {
+        const char* e = getenv("FABRIC_POOL_SPIN");
+        return e ? std::max(0, atoi(e)) : 2000;
+    }();
+    // A few pauses first (the other thread is usually a few microseconds away), then yields: on a host with
+    // more runnable threads than cores the thread we wait for may share our core, and a yield lets it run.
+    static void relax(int i) {
+        if (i >= 64) {
+            std::this_thread::yield();
+            return;
+        }
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+    }
 };
 
 Pool& pool() {
@@ -235,7 +261,8 @@ struct TBF16 {
 // ---------------------------------------------------------------------------------------------------------
 // Block-quantized weights (ggml layouts; shared/specs/quantization.md section 2). Each type has: a row
 // dequantizer (get_rows), the type x is quantized to for its dot products (Q8_0 for these three), and a dot
-// product of one weight row with one quantized x row. K-quants add their blocks here the same way.
+// product of one weight row with one quantized x row. K-quants (Q8_K activations) live in
+// fabric_ops_kquants.inc; the remaining block types go through fabric_quant's dequantizers.
 
 constexpr int QK = 32;
 
@@ -256,6 +283,25 @@ static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ5_0) == 22 && sizeof(Block
 
 bool is_quantized(int32_t type) {
     return type == FABRIC_TYPE_Q4_0 || type == FABRIC_TYPE_Q5_0 || type == FABRIC_TYPE_Q8_0;
+}
+
+// Block types read only through fabric_quant's dequantizers (and K-quants' get_rows).
+bool is_dequant_only(int32_t type) {
+    switch (type) {
+        case FABRIC_TYPE_Q4_1: case FABRIC_TYPE_Q5_1: case FABRIC_TYPE_Q2_K: case FABRIC_TYPE_Q3_K:
+        case FABRIC_TYPE_IQ4_NL: case FABRIC_TYPE_IQ4_XS: return true;
+    }
+    return false;
+}
+
+fq::DequantFn dequant_for(int32_t type) {
+    static const bool isa_set = [] {
+        const int v = cpu_best_variant();
+        fabric_quant_set_isa(v == V_AVX512 ? (FABRIC_ISA_AVX2 | FABRIC_ISA_AVX512) : v == V_AVX2 ? FABRIC_ISA_AVX2 : 0);
+        return true;
+    }();
+    (void)isa_set;
+    return fq::dequant_fn(type);
 }
 
 // The 32 integer levels of block b of a Q4_0/Q5_0/Q8_0 row, centred (value = d * level).
@@ -326,7 +372,13 @@ float dot_quant_q8_0(int32_t type, const void* w, const BlockQ8_0* x, int64_t n)
     return sum;
 }
 
+#include "fabric_ops_kquants.inc"
+
 void convert_row(int32_t type, const void* src, int64_t n, float* dst) {
+    if (is_kquant_q8k(type) || is_dequant_only(type)) {
+        dequant_for(type)((const uint8_t*)src, dst, n / fq::block_elems(type));
+        return;
+    }
     if (is_quantized(type)) {
         dequantize_row(type, src, n, dst);
         return;
@@ -791,7 +843,8 @@ void f16_scale(uint16_t* acc, float s, int64_t n) {
 extern "C" {
 
 int32_t fabric_type_supported(int32_t type) {
-    return type == FABRIC_TYPE_F32 || type == FABRIC_TYPE_F16 || type == FABRIC_TYPE_BF16 || is_quantized(type);
+    return type == FABRIC_TYPE_F32 || type == FABRIC_TYPE_F16 || type == FABRIC_TYPE_BF16 || is_quantized(type) ||
+           is_kquant_q8k(type) || is_dequant_only(type);
 }
 
 int64_t fabric_row_bytes(int32_t type, int64_t n) {
@@ -803,6 +856,10 @@ int64_t fabric_row_bytes(int32_t type, int64_t n) {
         case FABRIC_TYPE_Q4_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ4_0);
         case FABRIC_TYPE_Q5_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ5_0);
         case FABRIC_TYPE_Q8_0: return n % QK ? -1 : n / QK * (int64_t)sizeof(BlockQ8_0);
+    }
+    if (is_kquant_q8k(type) || is_dequant_only(type)) {
+        const int64_t be = fq::block_elems(type);
+        return n % be ? -1 : n / be * fq::block_bytes(type);
     }
     return -1;
 }
@@ -857,6 +914,52 @@ int64_t fabric_op_get_rows(int32_t type, const void* table, int64_t n_rows, int6
 void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const float* x, int64_t m, float* y,
                       int32_t threads) {
     if (n <= 0 || m <= 0) return;
+    if (is_kquant_q8k(wtype)) {
+        // x to Q8_K once, then one integer dot per output (tasks as for Q8_0 below)
+        const int64_t nb = k / QKK, wrb = fabric_row_bytes(wtype, k);
+        const DotQ8KFn dot1 = dot_q8k_for<1>(wtype), dotn = dot_q8k_for<kRowsQ8K>(wtype);
+        std::vector<BlockQ8K> xq((size_t)(m * nb));
+        parallel_for(m, 16, threads, [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; r++) quantize_row_q8_K(x + r * k, k, xq.data() + r * nb);
+        });
+        const int64_t wb = 16, xb = 64, n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
+        parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; t++) {
+                const int64_t w0 = (t % n_wb) * wb, w1 = std::min(n, w0 + wb);
+                const int64_t x0 = (t / n_wb) * xb, x1 = std::min(m, x0 + xb);
+                for (int64_t c = w0; c < w1; c++) {
+                    const void* wr = (const char*)w + c * wrb;
+                    int64_t r = x0;
+                    for (; r + kRowsQ8K <= x1; r += kRowsQ8K) {
+                        const BlockQ8K* ys[kRowsQ8K];
+                        float o[kRowsQ8K];
+                        for (int i = 0; i < kRowsQ8K; i++) ys[i] = xq.data() + (r + i) * nb;
+                        dotn(wr, ys, nb, o);
+                        for (int i = 0; i < kRowsQ8K; i++) y[(r + i) * n + c] = o[i];
+                    }
+                    for (; r < x1; r++) {
+                        const BlockQ8K* ys = xq.data() + r * nb;
+                        dot1(wr, &ys, nb, y + r * n + c);
+                    }
+                }
+            }
+        });
+        return;
+    }
+    if (is_dequant_only(wtype)) {
+        // dequantize a block of w rows to F32 per task, then F32 dots against every x row
+        const int64_t wrb = fabric_row_bytes(wtype, k), wb = 16, n_wb = (n + wb - 1) / wb;
+        parallel_for(n_wb, 1, threads, [&](int64_t t0, int64_t t1) {
+            std::vector<float> wf((size_t)(wb * k));
+            for (int64_t t = t0; t < t1; t++) {
+                const int64_t w0 = t * wb, w1 = std::min(n, w0 + wb);
+                for (int64_t c = w0; c < w1; c++) convert_row(wtype, (const char*)w + c * wrb, k, wf.data() + (c - w0) * k);
+                for (int64_t r = 0; r < m; r++)
+                    for (int64_t c = w0; c < w1; c++) y[r * n + c] = dot_f32(wf.data() + (c - w0) * k, x + r * k, k);
+            }
+        });
+        return;
+    }
     if (is_quantized(wtype)) {
         // x to Q8_0 once, then one dot per output; tasks are blocks of w rows by blocks of x rows
         const int64_t nb = k / QK, wrb = fabric_row_bytes(wtype, k);

@@ -20,8 +20,17 @@ enum {
     FABRIC_TYPE_F32 = 0,
     FABRIC_TYPE_F16 = 1,
     FABRIC_TYPE_Q4_0 = 2,
+    FABRIC_TYPE_Q4_1 = 3,
     FABRIC_TYPE_Q5_0 = 6,
+    FABRIC_TYPE_Q5_1 = 7,
     FABRIC_TYPE_Q8_0 = 8,
+    FABRIC_TYPE_Q2_K = 10,
+    FABRIC_TYPE_Q3_K = 11,
+    FABRIC_TYPE_Q4_K = 12,
+    FABRIC_TYPE_Q5_K = 13,
+    FABRIC_TYPE_Q6_K = 14,
+    FABRIC_TYPE_IQ4_NL = 20,
+    FABRIC_TYPE_IQ4_XS = 23,
     FABRIC_TYPE_BF16 = 30,
 };
 
@@ -56,7 +65,10 @@ int64_t fabric_op_get_rows(int32_t type, const void* table, int64_t n_rows, int6
 // stores it). Like llama.cpp, x is first rounded to the weight's dot type (F16 for F16 weights, BF16 for
 // BF16) so that products match its CPU backend; F32 weights use x as is. Block-quantized weights (Q4_0, Q5_0,
 // Q8_0) meet x quantized to Q8_0 blocks, with integer products per block scaled by both block scales, as
-// ggml's CPU dot products do; k must be a multiple of 32.
+// ggml's CPU dot products do; k must be a multiple of 32. Q4_K, Q5_K and Q6_K meet x quantized to Q8_K
+// super-blocks (integer products per super-block, see fabric_ops_kquants.inc); k a multiple of 256. The other
+// block types (Q4_1, Q5_1, Q2_K, Q3_K, IQ4_NL, IQ4_XS) are dequantized to F32 rows (fabric_quant's
+// dequantizers) and meet x as is: correct to float rounding, but not llama.cpp's exact numerics and slower.
 void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const float* x, int64_t m, float* y,
                       int32_t threads);
 

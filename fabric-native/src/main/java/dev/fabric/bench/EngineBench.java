@@ -123,8 +123,47 @@ public final class EngineBench {
         return t;
     }
 
-    /** {@code EngineBench [threads=2] [pp=512] [tg=16] [layers=28] [f16|bf16|f32] [kv f16|f32]} */
-    public static void main(String[] args) {
+    /**
+     * Like llama-bench on a GGUF file: pp = one batch of {@code pp} tokens from an empty context, tg = {@code tg}
+     * single-token steps from an empty context (llama-bench clears the KV cache between its tests), after one
+     * warm-up token. F16 KV cache, as llama-bench's default.
+     */
+    public static Result runFile(java.nio.file.Path gguf, int threads, int pp, int tg) throws java.io.IOException {
+        Backend b = new CpuBackend(threads);
+        try (dev.fabric.model.Model model = dev.fabric.model.Model.open(gguf, b);
+                Transformer t = model.newSession(Math.max(pp, tg) + 1, List.of())) {
+            ModelConfig c = model.config();
+            SplittableRandom r = new SplittableRandom(42);
+            int[] prompt = new int[pp];
+            for (int i = 0; i < pp; i++) prompt[i] = r.nextInt(c.vocabSize());
+            t.forward(new int[] {1}, 0, true);
+            double c0 = cpuSeconds();
+            long t0 = System.nanoTime();
+            if (pp > 0) t.forward(prompt, 0, true);
+            long t1 = System.nanoTime();
+            double c1 = cpuSeconds();
+            int tok = 1;
+            for (int i = 0; i < tg; i++) tok = argmax(t.forward(new int[] {tok}, i, true));
+            long t2 = System.nanoTime();
+            double c2 = cpuSeconds();
+            return new Result(gguf.getFileName() + " " + c.arch().ggufName() + " " + c.nLayer() + "x" + c.nEmbd(),
+                    model.weights().layers().get(0).wq().type(), DType.F16, b.name(), CpuFeatures.detect().describe(), pp,
+                    pp == 0 ? 0 : pp / ((t1 - t0) / 1e9), c1 - c0, tg, tg == 0 ? 0 : tg / ((t2 - t1) / 1e9), c2 - c1);
+        }
+    }
+
+    /**
+     * {@code EngineBench [threads=2] [pp=512] [tg=16] [layers=28] [f16|bf16|f32] [kv f16|f32]}, or
+     * {@code EngineBench --model FILE.gguf [threads=2] [pp=512] [tg=128]}.
+     */
+    public static void main(String[] args) throws java.io.IOException {
+        if (args.length > 1 && args[0].equals("--model")) {
+            int threads = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+            int pp = args.length > 3 ? Integer.parseInt(args[3]) : 512;
+            int tg = args.length > 4 ? Integer.parseInt(args[4]) : 128;
+            System.out.println(runFile(java.nio.file.Path.of(args[1]), threads, pp, tg));
+            return;
+        }
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
         int pp = args.length > 1 ? Integer.parseInt(args[1]) : 512;
         int tg = args.length > 2 ? Integer.parseInt(args[2]) : 16;

@@ -75,7 +75,7 @@ public record ModelWeights(Tensor tokenEmbd, Tensor outputNorm, Tensor output, L
         DType type = DType.ofGgmlId(info.type().id());
         if (type == null || type == DType.I32)
             throw new FabricException(file.path() + ": tensor " + info.name() + " has type " + info.type()
-                    + ", which the engine cannot run yet (supported: F32, F16, BF16)");
+                    + ", which the engine cannot run yet (supported: " + java.util.Arrays.toString(DType.values()) + ")");
         TensorData data = file.data(info);
         return backend.wrap(type, data.address(), file, shape);
     }

@@ -107,6 +107,29 @@ class ParityTest {
         assertTrue(worst < 1e-3, key + ": log(ppl) differs by " + worst + " (relative) from llama-perplexity's");
     }
 
+    /**
+     * A model whose rows are whole 256-element super-blocks, so llama-quantize's Q4_K_M really is Q4_K (48
+     * tensors) + Q6_K (9): the K-quant matmuls with x quantized to Q8_K. Reference: llama-perplexity's running
+     * perplexity, printed by {@code llama-perplexity -m quant/llama-spm-256x8-f16.Q4_K_M.gguf -f engine/ppl.txt
+     * -c 128 -b 128 -t 2} (llama.cpp build 57d4c984, CPU, AVX-512 host), 4 decimals.
+     */
+    @Test
+    void llamaSpm_Q4_K_M_perplexity_matchesLlamaPerplexity() throws Exception {
+        double[] want = {38798.3207, 36181.1642, 35225.4794, 34431.4144, 34772.8437, 33963.2322, 33798.1657,
+            33821.7673, 33826.8383, 33760.3587, 33983.4585, 33894.9944, 34082.3717, 33909.3091, 33875.8741,
+            33863.6017, 34093.5070, 34045.2318, 34211.9815, 34298.1811, 34392.0174};
+        Perplexity.Result r = perplexity(SharedRef.require("quant/llama-spm-256x8-f16.Q4_K_M.gguf"), null,
+                Files.readString(SharedRef.require("engine/ppl.txt")), 128);
+        assertEquals(want.length, r.runningPpl().length, "chunks");
+        double worst = 0;
+        for (int i = 0; i < want.length; i++)
+            worst = Math.max(worst, Math.abs(Math.log(r.runningPpl()[i]) - Math.log(want[i])) / Math.log(want[i]));
+        System.out.printf("llama-spm Q4_K_M: final ppl %.4f vs %.4f, worst relative log-ppl difference %.2e%n",
+                r.ppl(), want[want.length - 1], worst);
+        // as the qwen3 checks: mean NLL within 0.1% (a wrong scale, min or nibble order moves it by far more)
+        assertTrue(worst < 1e-3, "log(ppl) differs by " + worst + " (relative) from llama-perplexity's");
+    }
+
     /** What llama-simple prints: every piece (special tokens as text) of prompt and output, then a newline. */
     private static String greedyAsLlamaSimple(Path modelPath, String prompt, int nPredict) throws Exception {
         try (Model m = Model.open(modelPath, new CpuBackend(0)); Transformer t = m.newSession(256, List.of())) {

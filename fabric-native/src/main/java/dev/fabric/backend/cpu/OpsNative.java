@@ -9,7 +9,10 @@ import org.bytedeco.javacpp.annotation.Platform;
  * Tensor memory travels as native addresses ({@code long}); callers ({@link CpuBackend}) check shapes and types
  * before calling, the kernels do not.
  */
-@Platform(include = {"fabric_ops.h", "fabric_ops.cpp"})
+// fabric_quant's dequantizers are compiled in as well (one definition, shared with QuantNative's library):
+// get_rows and the dequantize-then-dot matmul fallback use them.
+@Platform(include = {"fabric_ops.h", "fabric_cpu.h", "fabric_quant.h", "fabric_quant_common.h",
+        "fabric_quant_dequant.cpp", "fabric_ops.cpp"})
 public final class OpsNative {
     static {
         Loader.load();

@@ -209,6 +209,110 @@ class OpsTest {
         }
     }
 
+    /** Random K-quant super-blocks: every level, scale and min pattern; F16 super-scales of a few 1e-3. */
+    private static byte[] randomKBlocks(Random r, DType type, int rows, int k) {
+        byte[] data = new byte[(int) type.bytesOf((long) rows * k)];
+        r.nextBytes(data);
+        for (int o = 0; o < data.length; o += type.blockBytes()) {
+            int[] at = type == DType.Q6_K ? new int[] {o + 208} : new int[] {o, o + 2};
+            for (int p : at) {
+                short d = Float.floatToFloat16((float) (r.nextGaussian() * 0.003));
+                data[p] = (byte) d;
+                data[p + 1] = (byte) (d >> 8);
+            }
+        }
+        return data;
+    }
+
+    static Stream<Arguments> kquantCases() {
+        List<Arguments> a = new ArrayList<>();
+        for (DType t : new DType[] {DType.Q4_K, DType.Q5_K, DType.Q6_K})
+            for (int[] s : new int[][] {{1, 256, 1}, {3, 512, 5}, {9, 768, 17}, {70, 256, 21}})
+                a.add(Arguments.of(t, s[0], s[1], s[2]));
+        return a.stream();
+    }
+
+    /**
+     * K-quants against the naive Q8_K oracle ({@link NaiveKQuants}): integer sums per super-block are exact, so
+     * only the F32 scaling and the sum over k/256 super-blocks round (1e-5 of the magnitude). Every kernel
+     * variant must give the very same floats (same integers, same float order). Against the float product with
+     * x unquantized the Q8_K rounding of x (half a level of 127 per block max) leaves ~1% of the magnitude.
+     */
+    @ParameterizedTest(name = "{0} m={1} k={2} n={3}")
+    @MethodSource("kquantCases")
+    void matmul_kquant_matchesNaiveQ8K_andAllVariantsAgree(DType type, int m, int k, int n) {
+        Random r = new Random(m * 7 + k + n + type.ggmlId());
+        float[] x = random(r, m * k, 1f);
+        x[0] = 0;
+        if (m > 2) java.util.Arrays.fill(x, k, 2 * k, 0f); // an all-zero Q8_K block: d = 0
+        if (m > 3) x[3 * k + 5] = 40f; // a positive maximum maps to -127 (iscale < 0)
+        byte[] w = randomKBlocks(r, type, n, k);
+        double[] want = NaiveKQuants.matmul(x, m, k, w, n, type.ggmlId());
+        float[] deq = NaiveKQuants.dequantize(type.ggmlId(), w, n * k);
+        double[] mag = NaiveOps.matmul(toAbs(x), m, k, toAbs(deq), n, 0);
+        float[] first = null;
+        for (int v : available()) {
+            CpuBackend b = backend(v, 3);
+            Tensor wt = out(b, type, n, k);
+            b.write(wt, w);
+            Tensor y = out(b, DType.F32, m, n);
+            b.matmul(f32(b, x, m, k), wt, y);
+            float[] got = b.readFloats(y);
+            assertClose("matmul " + type + " variant " + v, want, got, mag, 1e-5);
+            assertClose("matmul " + type + " vs float", NaiveOps.matmul(x, m, k, deq, n, 0), got, mag, 2e-2);
+            if (first == null) first = got;
+            else org.junit.jupiter.api.Assertions.assertArrayEquals(first, got, "variant " + v + " vs generic");
+
+            Tensor rows = out(b, DType.F32, 2, k);
+            b.get_rows(wt, ints(b, new int[] {n - 1, 0}), rows);
+            float[] g = b.readFloats(rows);
+            for (int j = 0; j < k; j++) {
+                assertEquals(deq[(n - 1) * k + j], g[j], 0f, "get_rows " + type);
+                assertEquals(deq[j], g[k + j], 0f, "get_rows " + type);
+            }
+        }
+    }
+
+    /**
+     * Types read through fabric_quant's dequantizers (tested against llama.cpp in the quantize module): matmul
+     * equals the F32 product of x with the rows get_rows returns.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"Q4_1", "Q5_1", "Q2_K", "Q3_K", "IQ4_NL", "IQ4_XS"})
+    void matmul_dequantFallback_matchesFloatProductOfGetRows(String name) {
+        DType type = DType.valueOf(name);
+        CpuBackend b = backend(OpsNative.fabric_ops_best_variant(), 3);
+        Random r = new Random(name.hashCode());
+        int m = 5, k = 512, n = 7;
+        float[] x = random(r, m * k, 1f);
+        // random bytes with sane F16 scales at each layout's scale offsets (spec section 2)
+        int[] halves = switch (type) {
+            case Q4_1, Q5_1 -> new int[] {0, 2};
+            case Q2_K -> new int[] {80, 82};
+            case Q3_K -> new int[] {108};
+            default -> new int[] {0};
+        };
+        byte[] w = new byte[(int) type.bytesOf((long) n * k)];
+        r.nextBytes(w);
+        for (int o = 0; o < w.length; o += type.blockBytes())
+            for (int p : halves) {
+                short d = Float.floatToFloat16((float) (r.nextGaussian() * 0.02));
+                w[o + p] = (byte) d;
+                w[o + p + 1] = (byte) (d >> 8);
+            }
+        Tensor wt = out(b, type, n, k);
+        b.write(wt, w);
+        int[] all = java.util.stream.IntStream.range(0, n).toArray();
+        Tensor rows = out(b, DType.F32, n, k);
+        b.get_rows(wt, ints(b, all), rows);
+        float[] deq = b.readFloats(rows);
+        for (float v : deq) if (!Float.isFinite(v)) fail(name + ": non-finite dequantized value");
+        Tensor y = out(b, DType.F32, m, n);
+        b.matmul(f32(b, x, m, k), wt, y);
+        assertClose("matmul " + type, NaiveOps.matmul(x, m, k, deq, n, 0), b.readFloats(y),
+                NaiveOps.matmul(toAbs(x), m, k, toAbs(deq), n, 0), 1e-5);
+    }
+
     @ParameterizedTest
     @MethodSource("variants")
     void get_rows_matchesNaive(int variant, int threads) {
