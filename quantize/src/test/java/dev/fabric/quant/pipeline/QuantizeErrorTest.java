@@ -138,14 +138,15 @@ class QuantizeErrorTest {
 
     @Test
     void unwritableOutputIsRefusedUpFront() throws IOException {
-        refuses(() -> QuantizePipeline.run(QuantizeRequest.of(llama(), dir.resolve("no/such/dir/out.gguf"),
+        Path llama = llama();   // outside the lambdas: a missing ref folder must skip the test, not satisfy assertThrows
+        refuses(() -> QuantizePipeline.run(QuantizeRequest.of(llama, dir.resolve("no/such/dir/out.gguf"),
                 Preset.Q8_0), QuantizeListener.NONE), "does not exist");
         Files.writeString(dir.resolve("plain.txt"), "x");
-        refuses(() -> QuantizePipeline.run(QuantizeRequest.of(llama(), dir.resolve("plain.txt/out.gguf"),
+        refuses(() -> QuantizePipeline.run(QuantizeRequest.of(llama, dir.resolve("plain.txt/out.gguf"),
                 Preset.Q8_0), QuantizeListener.NONE), "out.gguf");
         Files.delete(dir.resolve("plain.txt"));
         // /proc takes no new files, not even from root
-        var e = refuses(() -> QuantizePipeline.run(QuantizeRequest.of(llama(), Path.of("/proc/fabric-out.gguf"),
+        var e = refuses(() -> QuantizePipeline.run(QuantizeRequest.of(llama, Path.of("/proc/fabric-out.gguf"),
                 Preset.Q8_0), QuantizeListener.NONE), "/proc/fabric-out.gguf");
         assertEquals(FabricException.EXIT_IO, e.exitCode());
         assertTrue(!Files.exists(Path.of("/proc/fabric-out.gguf")));
