@@ -1,36 +1,38 @@
 package dev.fabric.backend;
 
+import dev.fabric.gguf.GgmlType;
+
 /**
  * Element types a backend tensor can hold, named and numbered as ggml's types (GGUF tensor-info ids). Weights
  * keep their stored type, including block-quantized ones (a row is whole blocks: blockSize elements in
  * blockBytes bytes, ggml's layouts); activations are F32; token ids and positions are I32.
  */
 public enum DType {
-    F32(0, 1, 4),
-    F16(1, 1, 2),
-    BF16(30, 1, 2),
-    I32(26, 1, 4),
-    Q4_0(2, 32, 18),
-    Q4_1(3, 32, 20),
-    Q5_0(6, 32, 22),
-    Q5_1(7, 32, 24),
-    Q8_0(8, 32, 34),
-    Q2_K(10, 256, 84),
-    Q3_K(11, 256, 110),
-    Q4_K(12, 256, 144),
-    Q5_K(13, 256, 176),
-    Q6_K(14, 256, 210),
-    IQ4_NL(20, 32, 18),
-    IQ4_XS(23, 256, 136);
+    F32(GgmlType.F32),
+    F16(GgmlType.F16),
+    BF16(GgmlType.BF16),
+    I32(GgmlType.I32),
+    Q4_0(GgmlType.Q4_0),
+    Q4_1(GgmlType.Q4_1),
+    Q5_0(GgmlType.Q5_0),
+    Q5_1(GgmlType.Q5_1),
+    Q8_0(GgmlType.Q8_0),
+    Q2_K(GgmlType.Q2_K),
+    Q3_K(GgmlType.Q3_K),
+    Q4_K(GgmlType.Q4_K),
+    Q5_K(GgmlType.Q5_K),
+    Q6_K(GgmlType.Q6_K),
+    IQ4_NL(GgmlType.IQ4_NL),
+    IQ4_XS(GgmlType.IQ4_XS);
 
     private final int ggmlId;
     private final int blockSize;
     private final int blockBytes;
 
-    DType(int ggmlId, int blockSize, int blockBytes) {
-        this.ggmlId = ggmlId;
-        this.blockSize = blockSize;
-        this.blockBytes = blockBytes;
+    DType(GgmlType t) {   // the block facts live in one place: GgmlType
+        this.ggmlId = t.id();
+        this.blockSize = t.blockSize();
+        this.blockBytes = t.typeSize();
     }
 
     public int ggmlId() {

@@ -4,31 +4,31 @@ import dev.fabric.gguf.GgmlType;
 
 /**
  * The ggml block formats Fabric quantizes and dequantizes natively (spec: shared/specs/quantization.md, section 2).
- * Each constant carries ggml's type id (the number GGUF tensor infos store), the elements per block and the
- * bytes per block.
+ * Each constant names its GGUF tensor type, which holds ggml's type id, the elements per block and the bytes
+ * per block.
  */
 public enum QuantType {
-    Q4_0(2, 32, 18),
-    Q4_1(3, 32, 20),
-    Q5_0(6, 32, 22),
-    Q5_1(7, 32, 24),
-    Q8_0(8, 32, 34),
-    Q2_K(10, 256, 84),
-    Q3_K(11, 256, 110),
-    Q4_K(12, 256, 144),
-    Q5_K(13, 256, 176),
-    Q6_K(14, 256, 210),
-    IQ4_NL(20, 32, 18),
-    IQ4_XS(23, 256, 136);
+    Q4_0(GgmlType.Q4_0),
+    Q4_1(GgmlType.Q4_1),
+    Q5_0(GgmlType.Q5_0),
+    Q5_1(GgmlType.Q5_1),
+    Q8_0(GgmlType.Q8_0),
+    Q2_K(GgmlType.Q2_K),
+    Q3_K(GgmlType.Q3_K),
+    Q4_K(GgmlType.Q4_K),
+    Q5_K(GgmlType.Q5_K),
+    Q6_K(GgmlType.Q6_K),
+    IQ4_NL(GgmlType.IQ4_NL),
+    IQ4_XS(GgmlType.IQ4_XS);
 
     private final int ggmlTypeId;
     private final int blockSize;
     private final int typeSize;
 
-    QuantType(int ggmlTypeId, int blockSize, int typeSize) {
-        this.ggmlTypeId = ggmlTypeId;
-        this.blockSize = blockSize;
-        this.typeSize = typeSize;
+    QuantType(GgmlType t) {   // the block facts live in one place: GgmlType
+        this.ggmlTypeId = t.id();
+        this.blockSize = t.blockSize();
+        this.typeSize = t.typeSize();
     }
 
     /** ggml_type id, as written in GGUF tensor infos. */
