@@ -911,6 +911,16 @@ int64_t fabric_op_get_rows(int32_t type, const void* table, int64_t n_rows, int6
     return -1;
 }
 
+// Weight rows per task of a quantized matmul. With one block of x rows (generation) the op is a stream over
+// the weights: a few long contiguous runs per thread let each core's prefetcher run ahead and keep the
+// threads on disjoint cache lines of y (16-row tasks taken in turn interleave the two streams line by line).
+static int64_t matvec_rows_per_task(int64_t n, int64_t m, int64_t xb, int threads) {
+    if (m > xb || threads == 1) return 16;
+    const int64_t t = threads > 0 ? threads : (int64_t)std::max(1u, std::thread::hardware_concurrency());
+    const int64_t per = (n + 4 * t - 1) / (4 * t);
+    return std::max<int64_t>(16, (per + 15) / 16 * 16);
+}
+
 void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const float* x, int64_t m, float* y,
                       int32_t threads) {
     if (n <= 0 || m <= 0) return;
@@ -922,7 +932,8 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
         parallel_for(m, 16, threads, [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; r++) quantize_row_q8_K(x + r * k, k, xq.data() + r * nb);
         });
-        const int64_t wb = 16, xb = 64, n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
+        const int64_t xb = 64, wb = matvec_rows_per_task(n, m, xb, threads), n_wb = (n + wb - 1) / wb,
+                      n_xb = (m + xb - 1) / xb;
         parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; t++) {
                 const int64_t w0 = (t % n_wb) * wb, w1 = std::min(n, w0 + wb);
@@ -967,7 +978,8 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
         parallel_for(m, 16, threads, [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; r++) quantize_row_q8_0(x + r * k, k, xq.data() + r * nb);
         });
-        const int64_t wb = 16, xb = 64, n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
+        const int64_t xb = 64, wb = matvec_rows_per_task(n, m, xb, threads), n_wb = (n + wb - 1) / wb,
+                      n_xb = (m + xb - 1) / xb;
         parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; t++) {
                 const int64_t w0 = (t % n_wb) * wb, w1 = std::min(n, w0 + wb);
@@ -1001,8 +1013,8 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     }
     const int64_t wsz = wtype == FABRIC_TYPE_F32 ? 4 : 2, esz = simd ? 4 : wsz;
     // Task = a block of w rows (kept hot in L1/L2 while all x rows of the block stream past) by a block of
-    // x rows. Small m (token generation) splits over w rows only.
-    const int64_t wb = 16, xb = 64;
+    // x rows. Small m (token generation) splits over w rows only, in long runs (matvec_rows_per_task).
+    const int64_t xb = 64, wb = matvec_rows_per_task(n, m, xb, threads);
     const int64_t n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
     struct Ctx {
         TileFn tile;
