@@ -487,6 +487,13 @@ void tile_avx512(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64
     table[rx - 1][cw - 1]((const typename VX::T*)xv, ldx, (const typename VW::T*)wv, ldw, k, y, ldy);
 }
 
+// One x row against 8 weight rows (generation): twice the loads in flight of the 4-wide tile, and the same
+// per-output sums (each output keeps its own accumulator and reduction), so results match the tile's.
+template <class VW>
+void row8_avx512(const float* x, const void* w, int64_t ldw, int64_t k, float* y) {
+    tile_avx512_fixed<V16F32, VW, 1, 8>(x, k, (const typename VW::T*)w, ldw, k, y, 1);
+}
+
 // Converts n F32 values to F16 / BF16 eight or sixteen at a time (same rounding as the scalar code).
 void to_f16_avx512(const float* x, int64_t n, uint16_t* y) {
     int64_t i = 0;
@@ -733,6 +740,22 @@ void f16_scale_avx2(uint16_t* acc, float s, int64_t n) {
 #pragma GCC pop_options
 #endif
 
+typedef void (*Row8Fn)(const float* x, const void* w, int64_t ldw, int64_t k, float* y);
+
+// The 8-row matvec for simd variants that take x as F32, or null.
+Row8Fn row8_for(int32_t type) {
+#if FABRIC_X86
+    if (has_avx512()) {
+        switch (type) {
+            case FABRIC_TYPE_F32: return row8_avx512<V16F32>;
+            case FABRIC_TYPE_F16: return row8_avx512<V16F16>;
+            case FABRIC_TYPE_BF16: return row8_avx512<V16BF16>;
+        }
+    }
+#endif
+    return nullptr;
+}
+
 TileFn tile_for(int32_t type) {
 #if FABRIC_X86
     if (has_avx512()) {
@@ -911,6 +934,16 @@ int64_t fabric_op_get_rows(int32_t type, const void* table, int64_t n_rows, int6
     return -1;
 }
 
+// Weight rows per task of a quantized matmul. With one block of x rows (generation) the op is a stream over
+// the weights: a few long contiguous runs per thread let each core's prefetcher run ahead and keep the
+// threads on disjoint cache lines of y (16-row tasks taken in turn interleave the two streams line by line).
+static int64_t matvec_rows_per_task(int64_t n, int64_t m, int64_t xb, int threads) {
+    if (m > xb || threads == 1) return 16;
+    const int64_t t = threads > 0 ? threads : (int64_t)std::max(1u, std::thread::hardware_concurrency());
+    const int64_t per = (n + 4 * t - 1) / (4 * t);
+    return std::max<int64_t>(16, (per + 15) / 16 * 16);
+}
+
 void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const float* x, int64_t m, float* y,
                       int32_t threads) {
     if (n <= 0 || m <= 0) return;
@@ -922,7 +955,8 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
         parallel_for(m, 16, threads, [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; r++) quantize_row_q8_K(x + r * k, k, xq.data() + r * nb);
         });
-        const int64_t wb = 16, xb = 64, n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
+        const int64_t xb = 64, wb = matvec_rows_per_task(n, m, xb, threads), n_wb = (n + wb - 1) / wb,
+                      n_xb = (m + xb - 1) / xb;
         parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; t++) {
                 const int64_t w0 = (t % n_wb) * wb, w1 = std::min(n, w0 + wb);
@@ -967,7 +1001,8 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
         parallel_for(m, 16, threads, [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; r++) quantize_row_q8_0(x + r * k, k, xq.data() + r * nb);
         });
-        const int64_t wb = 16, xb = 64, n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
+        const int64_t xb = 64, wb = matvec_rows_per_task(n, m, xb, threads), n_wb = (n + wb - 1) / wb,
+                      n_xb = (m + xb - 1) / xb;
         parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; t++) {
                 const int64_t w0 = (t % n_wb) * wb, w1 = std::min(n, w0 + wb);
@@ -1001,20 +1036,26 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     }
     const int64_t wsz = wtype == FABRIC_TYPE_F32 ? 4 : 2, esz = simd ? 4 : wsz;
     // Task = a block of w rows (kept hot in L1/L2 while all x rows of the block stream past) by a block of
-    // x rows. Small m (token generation) splits over w rows only.
-    const int64_t wb = 16, xb = 64;
+    // x rows. Small m (token generation) splits over w rows only, in long runs (matvec_rows_per_task).
+    const int64_t xb = 64, wb = matvec_rows_per_task(n, m, xb, threads);
     const int64_t n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
     struct Ctx {
         TileFn tile;
+        Row8Fn row8;
         const char *x, *w;
         int64_t n, k, m, esz, wsz, wb, xb, n_wb;
         float* y;
-    } ctx{tile, (const char*)xd, (const char*)w, n, k, m, esz, wsz, wb, xb, n_wb, y};
+    } ctx{tile, simd ? row8_for(wtype) : nullptr, (const char*)xd, (const char*)w, n, k, m, esz, wsz, wb, xb, n_wb, y};
     parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; t++) {
             const int64_t w0 = (t % ctx.n_wb) * ctx.wb, w1 = std::min(ctx.n, w0 + ctx.wb);
             const int64_t x0 = (t / ctx.n_wb) * ctx.xb, x1 = std::min(ctx.m, x0 + ctx.xb);
-            for (int64_t c = w0; c < w1; c += kTile) {
+            int64_t c = w0;
+            if (ctx.row8 && x1 - x0 == 1)
+                for (; c + 8 <= w1; c += 8)
+                    ctx.row8((const float*)(ctx.x + x0 * ctx.k * ctx.esz), ctx.w + c * ctx.k * ctx.wsz, ctx.k, ctx.k,
+                             ctx.y + x0 * ctx.n + c);
+            for (; c < w1; c += kTile) {
                 const int cw = (int)std::min<int64_t>(kTile, w1 - c);
                 for (int64_t r = x0; r < x1; r += kTile) {
                     const int rx = (int)std::min<int64_t>(kTile, x1 - r);
