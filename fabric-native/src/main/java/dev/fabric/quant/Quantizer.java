@@ -137,16 +137,6 @@ public final class Quantizer {
         }
     }
 
-    /** IEEE half (GGUF F16) to float, exactly; {@code n} elements at native addresses. */
-    public static void f16ToF32At(long srcAddress, long dstAddress, long n) {
-        QuantNative.fabric_quant_f16_to_f32(srcAddress, dstAddress, n);
-    }
-
-    /** bfloat16 (GGUF BF16) to float, exactly; {@code n} elements at native addresses. */
-    public static void bf16ToF32At(long srcAddress, long dstAddress, long n) {
-        QuantNative.fabric_quant_bf16_to_f32(srcAddress, dstAddress, n);
-    }
-
     /** IEEE half bit patterns to floats, exactly. */
     public static float[] f16ToF32(short[] halves) {
         try (ShortPointer s = new ShortPointer(halves); FloatPointer d = new FloatPointer(halves.length)) {

@@ -58,11 +58,7 @@ public final class QuantNative {
 
     public static native void fabric_quant_f16_to_f32(@Cast("const uint16_t*") ShortPointer src, FloatPointer dst, long n);
 
-    public static native void fabric_quant_f16_to_f32(@Cast("const uint16_t*") long src, @Cast("float*") long dst, long n);
-
     public static native void fabric_quant_bf16_to_f32(@Cast("const uint16_t*") ShortPointer src, FloatPointer dst, long n);
-
-    public static native void fabric_quant_bf16_to_f32(@Cast("const uint16_t*") long src, @Cast("float*") long dst, long n);
 
     public static native void fabric_quant_f32_to_f16(FloatPointer src, @Cast("uint16_t*") ShortPointer dst, long n);
 

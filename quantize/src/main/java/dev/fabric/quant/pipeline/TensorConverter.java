@@ -1,5 +1,6 @@
 package dev.fabric.quant.pipeline;
 
+import dev.fabric.backend.cpu.CpuKernels;
 import dev.fabric.backend.cpu.MmapNative;
 import dev.fabric.backend.cpu.QuantNative;
 import dev.fabric.gguf.GgmlType;
@@ -8,8 +9,6 @@ import dev.fabric.quant.Quantizer;
 import dev.fabric.quant.preset.TypeChoice;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.ShortBuffer;
 import java.util.Arrays;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -117,6 +116,8 @@ final class TensorConverter implements AutoCloseable {
         if (end > start) MmapNative.fabric_madvise(start, end - start, MmapNative.MADV_DONTNEED);
     }
 
+    /** The engine's conversion kernels (exact, IEEE round-to-nearest-even; tested over every bit pattern). */
+    private static final CpuKernels CONVERT = CpuKernels.auto();
     private static final long PAGE = Math.max(4096, MmapNative.fabric_page_size());
 
     private static long ne2(long[] shape) {
@@ -130,8 +131,18 @@ final class TensorConverter implements AutoCloseable {
         f32 = ensure(f32, 4 * count);
         long dst = f32.address();
         switch (from) {
-            case F16 -> Quantizer.f16ToF32At(src, dst, count);
-            case BF16 -> Quantizer.bf16ToF32At(src, dst, count);
+            case F16 -> {
+                try (ShortPointer s = new ShortPointer(MmapNative.window(src, 2 * count));
+                     FloatPointer d = new FloatPointer(MmapNative.window(dst, 4 * count))) {
+                    CONVERT.f16ToF32(s, d, count);
+                }
+            }
+            case BF16 -> {
+                try (ShortPointer s = new ShortPointer(MmapNative.window(src, 2 * count));
+                     FloatPointer d = new FloatPointer(MmapNative.window(dst, 4 * count))) {
+                    CONVERT.bf16ToF32(s, d, count);
+                }
+            }
             default -> Quantizer.dequantizeAt(kernel(from), src, n, ne0, dst, threads);
         }
         return dst;
@@ -144,27 +155,16 @@ final class TensorConverter implements AutoCloseable {
             case F16 -> {
                 try (FloatPointer s = new FloatPointer(MmapNative.window(src, 4 * count));
                      ShortPointer d = new ShortPointer(MmapNative.window(dst, 2 * count))) {
-                    QuantNative.fabric_quant_f32_to_f16(s, d, count);
+                    CONVERT.f32ToF16(s, d, count);
                 }
             }
-            case BF16 -> toBf16(src, dst, count);
+            case BF16 -> {
+                try (FloatPointer s = new FloatPointer(MmapNative.window(src, 4 * count));
+                     ShortPointer d = new ShortPointer(MmapNative.window(dst, 2 * count))) {
+                    CONVERT.f32ToBf16(s, d, count);
+                }
+            }
             default -> Quantizer.quantizeAt(kernel(to), src, n, ne0, imatrix, dst, threads);
-        }
-    }
-
-    /** fp32 to bf16 as ggml rounds it: to nearest even; NaN kept quiet (spec: ggml_compute_fp32_to_bf16). */
-    static short bf16(float f) {
-        int u = Float.floatToRawIntBits(f);
-        if ((u & 0x7fffffff) > 0x7f800000) return (short) ((u >>> 16) | 64);
-        return (short) ((u + (0x7fff + ((u >>> 16) & 1))) >>> 16);
-    }
-
-    private static void toBf16(long src, long dst, long count) {
-        for (long off = 0; off < count; off += 1 << 28) {
-            int k = (int) Math.min(1 << 28, count - off);
-            FloatBuffer s = view(src + 4 * off, 4L * k).asFloatBuffer();
-            ShortBuffer d = view(dst + 2 * off, 2L * k).asShortBuffer();
-            for (int i = 0; i < k; i++) d.put(i, bf16(s.get(i)));
         }
     }
 
