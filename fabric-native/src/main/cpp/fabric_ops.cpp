@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -359,17 +360,24 @@ void quantize_row_q8_0(const float* x, int64_t n, BlockQ8_0* y) {
     }
 }
 
-// Sum over blocks of (d_w * d_x) * (integer dot of the levels), in float as ggml accumulates.
+// The dot product in the arithmetic of ggml's x86 (AVX2 and up) kernels for these types, both its tiled
+// GEMM and its vec_dot: eight float lanes, lane l taking the integer sum of elements 4l..4l+3 of each block
+// times d_w * d_x by FMA, then added as (l0+l4 + l2+l6) + (l1+l5 + l3+l7), i.e. halves, then pairs.
 float dot_quant_q8_0(int32_t type, const void* w, const BlockQ8_0* x, int64_t n) {
     int32_t q[QK];
-    float d, sum = 0.0f;
+    float d, lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int64_t b = 0; b < n / QK; b++) {
         block_levels(type, w, b, q, &d);
-        int32_t sumi = 0;
-        for (int j = 0; j < QK; j++) sumi += q[j] * (int32_t)x[b].qs[j];
-        sum += (d * f16_to_f32(x[b].d)) * (float)sumi;
+        const float scale = d * f16_to_f32(x[b].d);
+        for (int l = 0; l < 8; l++) {
+            int32_t sumi = 0;
+            for (int j = 4 * l; j < 4 * l + 4; j++) sumi += q[j] * (int32_t)x[b].qs[j];
+            lane[l] = fmaf(scale, (float)sumi, lane[l]);
+        }
     }
-    return sum;
+    float t[4];
+    for (int i = 0; i < 4; i++) t[i] = lane[i + 4] + lane[i];
+    return (t[0] + t[2]) + (t[1] + t[3]);
 }
 
 #include "fabric_ops_kquants.inc"
@@ -418,6 +426,7 @@ void tile_generic(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int6
         }
 }
 
+typedef float (*VecDotFn)(const float* x, const void* w, int64_t k);
 typedef void (*TileFn)(const void* x, int64_t ldx, const void* w, int64_t ldw, int64_t k, int rx, int cw, float* y,
                        int64_t ldy);
 
@@ -494,6 +503,44 @@ void row8_avx512(const float* x, const void* w, int64_t ldw, int64_t k, float* y
     tile_avx512_fixed<V16F32, VW, 1, 8>(x, k, (const typename VW::T*)w, ldw, k, y, 1);
 }
 
+// ggml's reduction of four 16-lane accumulators: (a0+a2)+(a1+a3), then across lanes.
+inline float hsum4_avx512(const __m512* a) {
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3])));
+}
+
+// One output in the order of ggml's vec_dot (the path llama.cpp's AVX-512 build takes when its tiled GEMM
+// declines: k not a multiple of 16, an output count not a multiple of 4, or a single token): four 16-lane
+// FMA accumulators over blocks of 64, added as (a0+a2)+(a1+a3) and across lanes; the rest in order, in F32
+// for F32 weights (see the tail below), in double for F16 weights (whose products are exact). x holds F32 values (for F16
+// weights already rounded to F16).
+template <class VW>
+float vecdot_ggml_avx512(const float* x, const typename VW::T* w, int64_t k) {
+    const int64_t body = k & ~(int64_t)63;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t i = 0; i < body; i += 64)
+        for (int j = 0; j < 4; j++)
+            acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16 * j), VW::load(w + i + 16 * j), acc[j]);
+    const float head = body > 0 ? hsum4_avx512(acc) : 0.0f;
+    if constexpr (std::is_same<VW, V16F32>::value) {
+        // ggml's tail loop as GCC vectorises it: products 16 and then 8 at a time, added one by one (the
+        // product rounded), and the last k % 8 by scalar FMA
+        float sum = head;
+        const int64_t split = body + ((k - body) & ~(int64_t)7);
+        for (int64_t i = body; i < split; i++) sum += x[i] * w[i];
+        for (int64_t i = split; i < k; i++) sum = fmaf(x[i], w[i], sum);
+        return sum;
+    } else {
+        double sum = head;
+        for (int64_t i = body; i < k; i++) sum += (double)(x[i] * f16_to_f32(w[i]));
+        return (float)sum;
+    }
+}
+
+template <class VW>
+float vecdot_ggml_avx512_v(const float* x, const void* w, int64_t k) {
+    return vecdot_ggml_avx512<VW>(x, (const typename VW::T*)w, k);
+}
+
 // Converts n F32 values to F16 / BF16 eight or sixteen at a time (same rounding as the scalar code).
 void to_f16_avx512(const float* x, int64_t n, uint16_t* y) {
     int64_t i = 0;
@@ -527,17 +574,54 @@ void axpy_avx512(float s, const typename V::T* v, int64_t n, float* acc) {
     }
 }
 
-// Flash-attention pieces over an F16 cache (see fabric_op_attention); lane-wise the same arithmetic as the
-// scalar code, so results are identical but for the order of the double sum in the dot product.
-double dot_f16_exact_avx512(const uint16_t* a, const uint16_t* b, int64_t n) {
-    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
-    for (int64_t i = 0; i < n; i += 16) {
-        const int64_t rest = std::min<int64_t>(16, n - i);
-        const __m512 p = _mm512_mul_ps(V16F16::load_n(a + i, rest), V16F16::load_n(b + i, rest));  // exact
-        lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
-        hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
+// e^x for 16 lanes as ggml's AVX-512 build computes it (the expf of ARM's optimized-routines, which llama.cpp
+// uses in silu and softmax): x = n ln2 + b with n = round(x / ln2) found by adding and subtracting 1.5 * 2^23,
+// ln2 split in two parts; e^b from a degree-5 polynomial evaluated as two FMA halves in b^2; then scaled by
+// 2^n with vscalefps. Lanes with |n| > 192 give +inf (x > 0) or 0.
+inline __m512 exp_ggml_avx512(__m512 x) {
+    const __m512 shift = _mm512_set1_ps(0x1.8p23f);
+    const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), shift);
+    const __m512 n = _mm512_sub_ps(z, shift);
+    const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+    const __m512 b2 = _mm512_mul_ps(b, b);
+    const __m512 hi = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)),
+                                      b2, _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f)));
+    const __m512 p = _mm512_fmadd_ps(hi, b2, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
+    const __m512 r = _mm512_scalef_ps(p, n);
+    const __mmask16 out_of_range = _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(192.0f), _CMP_GT_OQ);
+    if (!out_of_range) return r;
+    const __mmask16 nonpos = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
+    const __m512 limit = _mm512_mask_blend_ps(nonpos, _mm512_set1_ps(INFINITY), _mm512_setzero_ps());
+    return _mm512_mask_blend_ps(out_of_range, r, limit);
+}
+
+// y = silu(g) * u over the full groups of 16 of a row; returns how many values it wrote.
+int64_t swiglu_avx512(const float* g, const float* u, int64_t n, float* y) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 gv = _mm512_loadu_ps(g + i);
+        const __m512 e = exp_ggml_avx512(_mm512_sub_ps(_mm512_setzero_ps(), gv));
+        const __m512 silu = _mm512_div_ps(gv, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+        _mm512_storeu_ps(y + i, _mm512_mul_ps(silu, _mm512_loadu_ps(u + i)));
     }
-    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+    return i;
+}
+
+// Flash-attention pieces over an F16 cache (see fabric_op_attention). The score q.k follows the summation
+// order of ggml's AVX-512 build, so scores are bit-identical to llama.cpp's on this kind of CPU: elements
+// [0, 64*floor(n/64)) go through four 16-lane accumulators (element i into accumulator (i/16)%4, lane i%16,
+// by FMA), which are added as (a0+a2)+(a1+a3) and then across lanes by _mm512_reduce_add_ps; the remaining
+// elements are added to that sum in double, in order. Each product of two F16 values is exact in F32.
+float dot_f16_ggml_avx512(const uint16_t* a, const uint16_t* b, int64_t n) {
+    const int64_t body = n & ~(int64_t)63;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t i = 0; i < body; i += 64)
+        for (int j = 0; j < 4; j++)
+            acc[j] = _mm512_fmadd_ps(V16F16::load(a + i + 16 * j), V16F16::load(b + i + 16 * j), acc[j]);
+    double sum = body > 0 ? (double)hsum4_avx512(acc) : 0.0;
+    for (int64_t i = body; i < n; i++) sum += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
+    return (float)sum;
 }
 
 void f16_fma_avx512(uint16_t* acc, const uint16_t* v, float s, int64_t n) {
@@ -561,12 +645,13 @@ void f16_scale_avx512(uint16_t* acc, float s, int64_t n) {
 }
 
 // One query row of F16-cache flash attention with the F16-rounded V sum held in registers (NV vectors of
-// 16 lanes, head_dim <= 16 * NV): rounding to F16 happens in-register, so the arithmetic is exactly that of
-// the scalar path (the same per-lane operations, the same double sum of the exact products).
+// 16 lanes, head_dim <= 16 * NV): rounding to F16 happens in-register, and the score is summed in
+// dot_f16_ggml_avx512's order, so the arithmetic is exactly that of the scalar path.
 template <int NV>
 void fa16_row_avx512(const uint16_t* qh, const uint16_t* kc, const uint16_t* vc, int64_t stride, int64_t visible,
                      int64_t hd, float scale, float* o) {
     const int64_t last = hd - 16 * (NV - 1);
+    const int body = (int)(hd / 64) * 4;  // vectors inside ggml's 64-element blocks
     auto ld = [&](const uint16_t* p, int v) { return v == NV - 1 ? V16F16::load_n(p + 16 * v, last) : V16F16::load(p + 16 * v); };
     auto round16 = [](__m512 x) { return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); };
     __m512 q[NV], acc[NV];
@@ -574,16 +659,18 @@ void fa16_row_avx512(const uint16_t* qh, const uint16_t* kc, const uint16_t* vc,
         q[v] = ld(qh, v);
         acc[v] = _mm512_setzero_ps();
     }
+    alignas(64) float tail[16 * NV];
     float mx = -INFINITY, sum = 0.0f;
     for (int64_t j = 0; j < visible; j++) {
         const uint16_t* kj = kc + j * stride;
-        __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
-        for (int v = 0; v < NV; v++) {
-            const __m512 p = _mm512_mul_ps(q[v], ld(kj, v));  // exact
-            lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
-            hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
+        __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int v = 0; v < body; v++) a[v & 3] = _mm512_fmadd_ps(q[v], ld(kj, v), a[v & 3]);
+        double d = body > 0 ? (double)hsum4_avx512(a) : 0.0;
+        if (body < NV) {
+            for (int v = body; v < NV; v++) _mm512_store_ps(tail + 16 * v, _mm512_mul_ps(q[v], ld(kj, v)));  // exact
+            for (int64_t i = 16 * body; i < hd; i++) d += (double)tail[i];
         }
-        const float sj = (float)_mm512_reduce_add_pd(_mm512_add_pd(lo, hi)) * scale;
+        const float sj = (float)d * scale;
         float ms = 1.0f, vs = 1.0f;
         if (sj > mx) {
             ms = expf(mx - sj);
@@ -702,19 +789,23 @@ void axpy_f32_avx2(float s, const float* v, int64_t n, float* acc) {
     for (; i < n; i++) acc[i] += s * v[i];
 }
 
-double dot_f16_exact_avx2(const uint16_t* a, const uint16_t* b, int64_t n) {
-    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 p = _mm256_mul_ps(V8F16::load(a + i), V8F16::load(b + i));  // exact
-        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
-        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
+// ggml's AVX2 build sums an F16 dot product in blocks of 32: four 8-lane FMA accumulators added as
+// (a0+a2)+(a1+a3), then the two 128-bit halves, then two horizontal adds; the rest in double, in order.
+float dot_f16_ggml_avx2(const uint16_t* a, const uint16_t* b, int64_t n) {
+    const int64_t body = n & ~(int64_t)31;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < body; i += 32)
+        for (int j = 0; j < 4; j++)
+            acc[j] = _mm256_fmadd_ps(V8F16::load(a + i + 8 * j), V8F16::load(b + i + 8 * j), acc[j]);
+    double sum = 0.0;
+    if (body > 0) {
+        const __m256 r = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));
+        const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
+        const __m128 t1 = _mm_hadd_ps(t0, t0);
+        sum = (double)_mm_cvtss_f32(_mm_hadd_ps(t1, t1));
     }
-    __m256d s4 = _mm256_add_pd(lo, hi);
-    __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
-    double t = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
-    for (; i < n; i++) t += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
-    return t;
+    for (int64_t i = body; i < n; i++) sum += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
+    return (float)sum;
 }
 
 void f16_fma_avx2(uint16_t* acc, const uint16_t* v, float s, int64_t n) {
@@ -820,14 +911,16 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 }
 
 
-double dot_f16_exact(const uint16_t* a, const uint16_t* b, int64_t n) {
+// q.k of two F16 rows in the order of ggml's build for this CPU (see dot_f16_ggml_avx512); without SIMD,
+// ggml sums the exact products in double, in order.
+float dot_f16_ggml(const uint16_t* a, const uint16_t* b, int64_t n) {
 #if FABRIC_X86
-    if (has_avx512()) return dot_f16_exact_avx512(a, b, n);
-    if (has_avx2()) return dot_f16_exact_avx2(a, b, n);
+    if (has_avx512()) return dot_f16_ggml_avx512(a, b, n);
+    if (has_avx2()) return dot_f16_ggml_avx2(a, b, n);
 #endif
     double acc = 0.0;
     for (int64_t i = 0; i < n; i++) acc += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
-    return acc;
+    return (float)acc;
 }
 
 // acc = f16(v * s + acc), one rounding of the fused product-sum per element
@@ -1039,6 +1132,28 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     // x rows. Small m (token generation) splits over w rows only, in long runs (matvec_rows_per_task).
     const int64_t xb = 64, wb = matvec_rows_per_task(n, m, xb, threads);
     const int64_t n_wb = (n + wb - 1) / wb, n_xb = (m + xb - 1) / xb;
+    // llama.cpp's AVX-512 build tiles only when k % 16 == 0, n % 4 == 0 and there are 2+ rows of x; otherwise
+    // its vec_dot sums in another order, which we follow for the same bits (generation keeps the faster
+    // 8-row kernel: one token's logits then differ from llama.cpp's in the last bits).
+    VecDotFn vecdot = nullptr;
+#if FABRIC_X86
+    if (has_avx512() && m >= 2 && !(k % 16 == 0 && n % 4 == 0)) {
+        if (wtype == FABRIC_TYPE_F32) vecdot = vecdot_ggml_avx512_v<V16F32>;
+        if (wtype == FABRIC_TYPE_F16) vecdot = vecdot_ggml_avx512_v<V16F16>;
+    }
+#endif
+    if (vecdot) {
+        parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; t++) {
+                const int64_t w0 = (t % n_wb) * wb, w1 = std::min(n, w0 + wb);
+                const int64_t x0 = (t / n_wb) * xb, x1 = std::min(m, x0 + xb);
+                for (int64_t r = x0; r < x1; r++)
+                    for (int64_t c = w0; c < w1; c++)
+                        y[r * n + c] = vecdot((const float*)xd + r * k, (const char*)w + c * k * wsz, k);
+            }
+        });
+        return;
+    }
     struct Ctx {
         TileFn tile;
         Row8Fn row8;
@@ -1102,8 +1217,9 @@ void fabric_op_rope(const float* x, int64_t n_tokens, int64_t n_head, int64_t he
                     const int64_t i1 = mode == FABRIC_ROPE_NEOX ? i + half : 2 * i + 1;
                     const float c = cs[2 * i], s = cs[2 * i + 1];
                     const float x0 = xh[i0], x1 = xh[i1];
-                    yh[i0] = x0 * c - x1 * s;
-                    yh[i1] = x0 * s + x1 * c;
+                    // x0*c - x1*s and x0*s + x1*c with the x0 product fused, as ggml's FMA build rounds them
+                    yh[i0] = fmaf(x0, c, -(x1 * s));
+                    yh[i1] = fmaf(x0, s, x1 * c);
                 }
                 if (yh != xh)
                     for (int64_t i = n_rot; i < head_dim; i++) yh[i] = xh[i];
@@ -1142,7 +1258,7 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
                 std::fill(acc16.begin(), acc16.end(), (uint16_t)0);
                 float mx = -INFINITY, sum = 0.0f;
                 for (int64_t j = 0; j < visible; j++) {
-                    const float sj = (float)dot_f16_exact(qh.data(), kc + j * kv_stride + g * head_dim, head_dim) * scale;
+                    const float sj = dot_f16_ggml(qh.data(), kc + j * kv_stride + g * head_dim, head_dim) * scale;
                     float ms = 1.0f, vs = 1.0f;
                     if (sj > mx) {
                         ms = expf(mx - sj);
@@ -1197,11 +1313,17 @@ void fabric_op_softmax(const float* x, int64_t rows, int64_t n, float* y, int32_
     });
 }
 
-void fabric_op_swiglu(const float* gate, const float* up, int64_t n, float* y, int32_t threads) {
-    parallel_for(n, kGrain, threads, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; i++) {
-            const float g = gate[i];
-            y[i] = g / (1.0f + expf(-g)) * up[i];
+void fabric_op_swiglu(const float* gate, const float* up, int64_t rows, int64_t n, float* y, int32_t threads) {
+    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; r++) {
+            const float* g = gate + r * n;
+            const float* u = up + r * n;
+            float* yr = y + r * n;
+            int64_t i = 0;
+#if FABRIC_X86
+            if (has_avx512()) i = swiglu_avx512(g, u, n, yr);
+#endif
+            for (; i < n; i++) yr[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
         }
     });
 }

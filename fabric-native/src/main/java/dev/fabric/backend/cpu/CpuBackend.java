@@ -156,7 +156,7 @@ public final class CpuBackend implements Backend {
     public void swiglu(Tensor gate, Tensor up, Tensor y) {
         sameF32("swiglu", gate, y);
         sameF32("swiglu", up, y);
-        OpsNative.fabric_op_swiglu(gate.address(), up.address(), y.numel(), y.address(), threads);
+        OpsNative.fabric_op_swiglu(gate.address(), up.address(), y.rows(), y.cols(), y.address(), threads);
     }
 
     @Override

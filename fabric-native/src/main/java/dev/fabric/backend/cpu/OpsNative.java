@@ -65,7 +65,7 @@ public final class OpsNative {
             @Cast("float*") long y, int threads);
 
     public static native void fabric_op_swiglu(@Cast("const float*") long gate, @Cast("const float*") long up,
-            long n, @Cast("float*") long y, int threads);
+            long rows, long n, @Cast("float*") long y, int threads);
 
     public static native void fabric_op_add(@Cast("const float*") long a, long rows, long n,
             @Cast("const float*") long b, long bRows, @Cast("float*") long y, int threads);
