@@ -24,10 +24,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code fabric imatrix} against llama-imatrix's files for the same model, text and settings (shared/ref/imatrix):
- * the same entries and token counts, sums of squares within 1e-3 relative (the drift grows with depth, from
- * ~1e-6 in block 0 to ~1e-3 in block 7: forward-pass rounding, not the collection), and Q4_K_M bytes from our
- * imatrix that differ from the reference imatrix's in far fewer places than without an imatrix.
+ * {@code fabric imatrix} against llama-imatrix's files for the same model, text and settings (shared/ref/imatrix).
+ * Our forward pass follows the arithmetic of llama.cpp's CPU build for this kind of machine (x86 with AVX-512),
+ * so the statistics are bit for bit the reference's: every sum of squares and count, and the Q4_K_M bytes that
+ * our quantizer makes from our file equal those it makes from llama-imatrix's. On other CPUs llama.cpp's own
+ * results differ in the last bits (other SIMD widths sum in other orders); there the check would be loose.
  */
 class ImatrixCommandTest {
     @TempDir
@@ -47,7 +48,10 @@ class ImatrixCommandTest {
         return m;
     }
 
-    /** Largest |ours - ref| / |ref| over all sums (both non-negative sums of squares; refs of 0 must be 0). */
+    /**
+     * Asserts that every tensor of {@code ours} has the reference's exact bits (on x86 with AVX-512, where the
+     * references were made; elsewhere within 1e-3 relative) and returns the largest relative difference.
+     */
     private static double compare(Path ours, Path ref) throws Exception {
         Map<String, float[]> a = raw(ours), b = raw(ref);
         assertEquals(b.keySet(), a.keySet(), "entries");
@@ -55,14 +59,20 @@ class ImatrixCommandTest {
         for (var e : b.entrySet()) {
             float[] x = a.get(e.getKey()), y = e.getValue();
             assertEquals(y.length, x.length, e.getKey());
-            if (e.getKey().endsWith(".counts")) {
+            if (e.getKey().endsWith(".counts") || exact()) {
                 assertArrayEquals(y, x, e.getKey());
                 continue;
             }
             for (int i = 0; i < y.length; i++)
                 worst = Math.max(worst, y[i] == 0 ? Math.abs(x[i]) : Math.abs(x[i] - y[i]) / Math.abs(y[i]));
         }
+        assertTrue(worst < 1e-3, "max relative error " + worst);
         return worst;
+    }
+
+    /** Whether this CPU runs the kernels whose arithmetic matches the build that made shared/ref. */
+    private static boolean exact() {
+        return "avx512".equals(dev.fabric.backend.cpu.CpuBackend.kernelVariant());
     }
 
     private Path collect(String model, String text, int ctx, int chunks, String out, String... extra) {
@@ -81,40 +91,24 @@ class ImatrixCommandTest {
         Path ref = SharedRef.require("imatrix/llama-spm-256x8-f16.imatrix.gguf");
         double worst = compare(ours, ref);
         System.out.printf("llama-spm-256x8 imatrix: max relative error of the sums %.3e%n", worst);
-        assertTrue(worst < 1e-3, "max relative error " + worst);
-        // block 0's attention input is rms_norm(embedding) * norm, computed exactly as ggml does; with the rows
-        // added in llama-imatrix's order (16 sequences per batch, ubatches of 32 tokens of each) the float sums are
-        // bit for bit llama-imatrix's. Deeper inputs carry the forward pass's rounding differences.
-        String b0 = "blk.0.attn_q.weight.in_sum2";
-        assertArrayEquals(raw(ref).get(b0), raw(ours).get(b0), b0);
-        try (GgufFile g = GgufFile.open(ours)) {
+        try (GgufFile g = GgufFile.open(ours); GgufFile r = GgufFile.open(ref)) {
             assertEquals(16, g.metadata().getInt("imatrix.chunk_count"));
             assertEquals(128, g.metadata().getInt("imatrix.chunk_size"));
+            // same keys in the same order; only imatrix.datasets (the -f path) may differ
+            assertEquals(List.copyOf(r.metadata().keys()), List.copyOf(g.metadata().keys()));
         }
-
-        Path model = SharedRef.require("models/llama-spm-256x8-f16.gguf");
-        Map<String, ByteBuffer> a = quantize(model, ours, "a.gguf"), b = quantize(model, ref, "b.gguf");
-        // Not byte-identical: the sums differ by up to ~1e-3 (different forward numerics, as between any two
-        // machines: spec 5.1), and the k-quant scale search is sensitive to the last bits of its weights. So the
-        // check is that the quantized blocks agree almost everywhere: a wrong imatrix (wrong tensor, missing
-        // normalisation) changes most bytes; measured here with llama-imatrix's own file vs ours.
-        // Baseline: no imatrix at all.
-        Map<String, ByteBuffer> none = quantize(model, null, "c.gguf");
-        long[] withOurs = differences(a, b), without = differences(none, b);
-        System.out.printf("Q4_K_M with our imatrix: %d of %d tensors, %d of %d bytes differ from the reference "
-                + "imatrix's output (without an imatrix: %d tensors, %d bytes)%n", withOurs[0], b.size(), withOurs[1], withOurs[2],
-                without[0], without[1]);
-        assertTrue(withOurs[1] * 20 < without[1], "our imatrix changes " + withOurs[1] + " bytes; no imatrix " + without[1]);
+        quantizesAlike(SharedRef.require("models/llama-spm-256x8-f16.gguf"), ours, ref, "spm");
     }
 
     @Test
     void legacyDat_matchesLlamaImatrixDat() throws Exception {
         Path ours = collect("models/llama-spm-256x8-f16.gguf", "imatrix/calib.txt", 128, 16, "ours.dat", "--no-ppl");
         Path refDat = SharedRef.require("imatrix/llama-spm-256x8-f16.imatrix.dat");
-        // the first entry's header (count, name, ncall, nval) byte for byte: ncall = ceil(tokens / chunk size)
         byte[] ourBytes = java.nio.file.Files.readAllBytes(ours), refBytes = java.nio.file.Files.readAllBytes(refDat);
-        int head = 8 + ByteBuffer.wrap(refBytes, 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() + 8;
-        assertArrayEquals(java.util.Arrays.copyOf(refBytes, head), java.util.Arrays.copyOf(ourBytes, head));
+        // the file up to its trailer (chunk count, then the length and text of the -f path) byte for byte
+        int trailer = datTrailer(refBytes);
+        assertEquals(trailer, datTrailer(ourBytes), "entry section length");
+        if (exact()) assertArrayEquals(java.util.Arrays.copyOf(refBytes, trailer), java.util.Arrays.copyOf(ourBytes, trailer));
         Imatrix a = ImatrixReader.read(ours), b = ImatrixReader.read(refDat);
         assertEquals(Imatrix.Format.LEGACY_DAT, a.format());
         assertEquals(b.entries().keySet(), a.entries().keySet());
@@ -125,12 +119,24 @@ class ImatrixCommandTest {
         }
     }
 
+    /** Offset of the legacy file's trailer: after n_entries and each (name length, name, ncall, nval, values). */
+    private static int datTrailer(byte[] f) {
+        ByteBuffer b = ByteBuffer.wrap(f).order(ByteOrder.LITTLE_ENDIAN);
+        int n = b.getInt();
+        for (int i = 0; i < n; i++) {
+            int nameLength = b.getInt();
+            b.position(b.position() + nameLength + 4);
+            int nval = b.getInt();
+            b.position(b.position() + 4 * nval);
+        }
+        return b.position();
+    }
+
     @Test
     void stories260K_matchesLlamaImatrix() throws Exception {
         Path ours = collect("engine/stories260K.gguf", "engine/story.txt", 64, 6, "stories.imatrix.gguf");
         double worst = compare(ours, SharedRef.require("imatrix/stories260K.imatrix.gguf"));
         System.out.printf("stories260K imatrix: max relative error of the sums %.3e%n", worst);
-        assertTrue(worst < 1e-3, "max relative error " + worst);
     }
 
     /** Tensors that differ, bytes that differ, bytes in all. */
@@ -149,14 +155,24 @@ class ImatrixCommandTest {
     @Test
     void qwen3Micro_matchesLlamaImatrix() throws Exception {
         Path ours = collect("models/qwen3-micro-f16.gguf", "imatrix/calib.txt", 128, 16, "qwen3.imatrix.gguf", "--no-ppl");
-        double worst = compare(ours, SharedRef.require("imatrix/qwen3-micro-f16.imatrix.gguf"));
+        Path ref = SharedRef.require("imatrix/qwen3-micro-f16.imatrix.gguf");
+        double worst = compare(ours, ref);
         System.out.printf("qwen3-micro imatrix: max relative error of the sums %.3e%n", worst);
-        assertTrue(worst < 1e-3, "max relative error " + worst);
-        Path model = SharedRef.require("models/qwen3-micro-f16.gguf");
-        long[] d = differences(quantize(model, ours, "qa.gguf"),
-                quantize(model, SharedRef.require("imatrix/qwen3-micro-f16.imatrix.gguf"), "qb.gguf"));
-        System.out.printf("qwen3-micro Q4_K_M with our imatrix: %d tensors, %d of %d bytes differ%n", d[0], d[1], d[2]);
-        assertTrue(d[1] * 10_000 < d[2], d[1] + " bytes differ"); // measured: 13 of 10.4 M
+        quantizesAlike(SharedRef.require("models/qwen3-micro-f16.gguf"), ours, ref, "qwen3");
+    }
+
+    /**
+     * Q4_K_M from our imatrix against Q4_K_M from the reference imatrix: every tensor's bytes equal where the
+     * sums are exact. Elsewhere the k-quant scale search, sensitive to the last bits of its weights, may pick
+     * other scales in a few blocks: then fewer than 1 byte in 2,000 may differ, against about 1 in 10 without
+     * an imatrix (a wrong imatrix changes most bytes).
+     */
+    private void quantizesAlike(Path model, Path ours, Path ref, String tag) throws Exception {
+        long[] d = differences(quantize(model, ours, tag + "-a.gguf"), quantize(model, ref, tag + "-b.gguf"));
+        System.out.printf("%s Q4_K_M with our imatrix: %d tensors, %d of %d bytes differ from the reference's%n", tag,
+                d[0], d[1], d[2]);
+        if (exact()) assertEquals(0, d[1], "bytes that differ");
+        else assertTrue(d[1] * 2_000 < d[2], d[1] + " bytes differ");
     }
 
     private Map<String, ByteBuffer> quantize(Path model, Path imatrix, String out) throws Exception {
