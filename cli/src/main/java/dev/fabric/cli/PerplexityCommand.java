@@ -89,6 +89,7 @@ final class PerplexityCommand implements Callable<Integer> {
                         nll.printRunning(chunk);
                     }
                 });
+                if (w != null) w.commit();
             } catch (UncheckedIOException ex) {
                 throw ex.getCause();
             } finally {
@@ -115,14 +116,14 @@ final class PerplexityCommand implements Callable<Integer> {
                 System.err.printf("kl-divergence: %d chunks of %d tokens from %s%n", r.chunks, c, klBase);
                 KlDivergence kd = new KlDivergence();
                 Nll nll = new Nll(System.out);
-                float[] base = new float[r.vocab];
                 long t0 = System.nanoTime();
                 try {
                     ChunkedEval.run(e.session, r.tokens, c, b, r.chunks, e.chunkBos(), new ChunkedEval.Scorer() {
                         @Override
                         public void row(int chunk, float[] logits, int offset, int vocab, int next) {
+                            LogitsFile.Row base;
                             try {
-                                r.next(base);
+                                base = r.next();
                             } catch (IOException ex) {
                                 throw new UncheckedIOException(ex);
                             }
@@ -140,15 +141,8 @@ final class PerplexityCommand implements Callable<Integer> {
                 }
                 System.out.println();
                 nll.printFinal();
-                PrintStream o = System.out;
-                o.println("====== KL divergence statistics ======");
-                o.printf(Locale.ROOT, "Mean PPL(Q)   : %10.6f%n", kd.pplModel());
-                o.printf(Locale.ROOT, "Mean PPL(base): %10.6f%n", kd.pplBase());
-                o.printf(Locale.ROOT, "Mean    KLD: %10.6f ± %10.6f%n", kd.meanKld(), kd.meanKldError());
-                o.printf(Locale.ROOT, "Maximum KLD: %10.6f%n", kd.maxKld());
-                o.printf(Locale.ROOT, "99.0%%   KLD: %10.6f%n", kd.kldQuantile(0.99));
-                o.printf(Locale.ROOT, "Median  KLD: %10.6f%n", kd.kldQuantile(0.5));
-                o.printf(Locale.ROOT, "Same top p: %6.3f ± %5.3f %%%n", 100 * kd.sameTop(), 100 * kd.sameTopError());
+                System.out.println();
+                kd.report(System.out);
                 timing(t0, (long) r.chunks * c);
             }
         }

@@ -16,9 +16,9 @@ import java.nio.file.Path;
 
 /**
  * The base-model log-probabilities that {@code fabric perplexity --kl-divergence-base} stores and
- * {@code --kl-divergence} compares against. The layout follows the scheme llama-perplexity uses for the same
- * purpose (our own description, written from what its file holds; byte compatibility with llama.cpp is not
- * verified), all little-endian:
+ * {@code --kl-divergence} compares against, in llama-perplexity's file layout and encoding, so that either tool
+ * reads the other's files (and, the logits being the same, ours is byte for byte llama-perplexity's). All
+ * little-endian:
  * <pre>
  *   8 bytes  "_logits_"
  *   int32    n_ctx
@@ -29,9 +29,11 @@ import java.nio.file.Path;
  *     float32 scale, float32 minLogProb    (4 uint16 slots)
  *     uint16  q[n_vocab] (+1 pad when n_vocab is odd)
  * </pre>
- * where the row's log-probability of token j is {@code minLogProb + scale * q[j]}: the row's whole range of
- * log-probs in 65535 steps. (llama-perplexity clamps the range to 16 nats below the top; the clamped tail then
- * carries a KL error of ~1e-4 nats even for a model against itself, so we keep the whole range.)
+ * A row covers the 16 nats below its top logit in 65535 steps: with max and min the row's extreme logits,
+ * min' = max(min, max - 16), lse = log of the sum of e^(l - max) (summed in double), minLogProb = min' - max -
+ * lse and scale = (max - min') / 65535; q_j = round(( l_j - min') / scale) for l_j > min', else 0. The stored
+ * log-probability of token j is {@code scale * q_j + minLogProb}; tokens more than 16 nats below the top read
+ * as the floor.
  */
 public final class LogitsFile {
     static final byte[] MAGIC = "_logits_".getBytes(StandardCharsets.US_ASCII);
@@ -43,15 +45,23 @@ public final class LogitsFile {
         return 4 + 2 * ((vocab + 1) / 2);
     }
 
-    /** Streams rows out. */
+    /**
+     * Streams rows into a temporary file beside {@code path}; {@link #commit} renames it into place once every
+     * row is written, and {@link #close} without a commit deletes it, so a failed run leaves no partial file.
+     */
     public static final class Writer implements AutoCloseable {
         private final OutputStream out;
+        private final Path path, tmp;
         private final int vocab;
         private final ByteBuffer row;
+        private boolean closed;
 
         public Writer(Path path, int nCtx, int vocab, int chunks, int[] tokens) throws IOException {
             this.vocab = vocab;
-            out = new BufferedOutputStream(Files.newOutputStream(path), 1 << 20);
+            this.path = path;
+            Path dir = path.toAbsolutePath().getParent();
+            tmp = Files.createTempFile(dir, path.getFileName() + ".", ".tmp");
+            out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20);
             ByteBuffer h = ByteBuffer.allocate(20 + 4 * chunks * nCtx).order(ByteOrder.LITTLE_ENDIAN);
             h.put(MAGIC).putInt(nCtx).putInt(vocab).putInt(chunks);
             for (int i = 0; i < chunks * nCtx; i++) h.putInt(tokens[i]);
@@ -60,29 +70,45 @@ public final class LogitsFile {
         }
 
         public void write(float[] logits, int offset) throws IOException {
-            float max = Float.NEGATIVE_INFINITY, min = Float.POSITIVE_INFINITY;
-            for (int j = 0; j < vocab; j++) {
+            float max = logits[offset], min = logits[offset];
+            for (int j = 1; j < vocab; j++) {
                 max = Math.max(max, logits[offset + j]);
                 min = Math.min(min, logits[offset + j]);
             }
+            min = Math.max(min, max - 16);
             double sum = 0;
-            for (int j = 0; j < vocab; j++) sum += Math.exp(logits[offset + j] - max);
-            float minLogProb = (float) (min - max - Math.log(sum));
+            for (int j = 0; j < vocab; j++) sum += expf(logits[offset + j] - max);
+            float lse = (float) Math.log(sum);
+            float minLogProb = min - max - lse;
             float scale = (max - min) / 65535f;
-            float inv = scale > 0 ? 1f / scale : 0f;
             row.clear();
             row.putFloat(scale).putFloat(minLogProb);
+            float inv = scale != 0 ? 1 / scale : 0;
             for (int j = 0; j < vocab; j++) {
-                float q = Math.max(0f, logits[offset + j] - min) * inv;
-                row.putShort((short) Math.min(65535, Math.round(q)));
+                float l = logits[offset + j];
+                row.putShort((short) (scale != 0 && l > min ? (int) Math.rint(inv * (l - min)) : 0));
             }
             while (row.hasRemaining()) row.putShort((short) 0);
             out.write(row.array());
         }
 
+        /** Finishes the file and moves it to its name. */
+        public void commit() throws IOException {
+            closed = true;
+            out.close();
+            Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+
         @Override
         public void close() throws IOException {
-            out.close();
+            if (closed) return;
+            closed = true;
+            try {
+                out.close();
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
         }
     }
 
@@ -93,6 +119,7 @@ public final class LogitsFile {
         public final int nCtx, vocab, chunks;
         public final int[] tokens;
         private final byte[] raw;
+        private final Row current;
         private long rowIndex;
 
         public Reader(Path path) throws IOException {
@@ -116,28 +143,45 @@ public final class LogitsFile {
                 throw new FabricException(path + ": truncated header", e);
             }
             raw = new byte[2 * slots(vocab)];
+            current = new Row(ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN));
         }
 
         private int int32() throws IOException {
             return Integer.reverseBytes(in.readInt());
         }
 
-        /** The next row's log-probabilities into {@code logProbs[0..vocab)}. */
-        public void next(float[] logProbs) throws IOException {
+        /** The next row (valid until the following call). */
+        public Row next() throws IOException {
             try {
                 in.readFully(raw);
             } catch (EOFException e) {
                 throw new FabricException(path + ": truncated at scored row " + rowIndex, e);
             }
             rowIndex++;
-            ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
-            float scale = b.getFloat(), minLogProb = b.getFloat();
-            for (int j = 0; j < vocab; j++) logProbs[j] = minLogProb + scale * (b.getShort() & 0xffff);
+            return current;
         }
 
         @Override
         public void close() throws IOException {
             in.close();
         }
+    }
+
+    /** One stored row: log p(j) = scale * q_j + minLogProb, in float (a product and a sum, each rounded). */
+    public static final class Row {
+        private final ByteBuffer b;
+
+        Row(ByteBuffer b) {
+            this.b = b;
+        }
+
+        public float logProb(int token) {
+            return b.getFloat(0) * (b.getShort(8 + 2 * token) & 0xffff) + b.getFloat(4);
+        }
+    }
+
+    /** e^x in float, as C's expf: the double exponential rounded once more (equal but for rare last-bit ties). */
+    static float expf(float x) {
+        return (float) Math.exp(x);
     }
 }

@@ -159,6 +159,7 @@ public record Vocabulary(String model, String pre, List<String> tokens, float[] 
     private static int specialId(GgufMetadata md, String key, int dflt, int n, String where) {
         if (!md.has(key)) return dflt;
         long v = md.getLong(key);
+        if (v == 0xFFFFFFFFL || v == -1) return dflt; // -1 as uint32: converters write it for "no such token"
         if (v < 0 || v >= n) {
             LOG.warn("{}: {} = {} is outside the vocabulary (0..{}); using {}", where, key, v, n - 1, dflt);
             return dflt;
