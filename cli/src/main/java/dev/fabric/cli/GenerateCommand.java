@@ -1,6 +1,7 @@
 package dev.fabric.cli;
 
 import dev.fabric.FabricException;
+import dev.fabric.sample.Penalties;
 import dev.fabric.sample.Sampler;
 import dev.fabric.sample.SamplerConfig;
 import dev.fabric.template.ChatMessage;
@@ -59,6 +60,24 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "Random seed (default: a random one, printed).")
     Long seed;
 
+    @Option(names = "--repeat-penalty", paramLabel = "X", defaultValue = "1.0",
+            description = "Penalise tokens seen in the last --repeat-last-n: logit / X (or * X when negative); 1 = off "
+                    + "(default: ${DEFAULT-VALUE}).")
+    float repeatPenalty;
+
+    @Option(names = "--repeat-last-n", paramLabel = "N", defaultValue = "64",
+            description = "How many recent tokens (prompt and output) the penalties look at; 0 = off, -1 = all "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int repeatLastN;
+
+    @Option(names = "--frequency-penalty", paramLabel = "X", defaultValue = "0.0",
+            description = "Subtract X times a token's count in that window from its logit; 0 = off (default: ${DEFAULT-VALUE}).")
+    float frequencyPenalty;
+
+    @Option(names = "--presence-penalty", paramLabel = "X", defaultValue = "0.0",
+            description = "Subtract X from the logit of any token in that window; 0 = off (default: ${DEFAULT-VALUE}).")
+    float presencePenalty;
+
     @Option(names = {"-c", "--ctx"}, paramLabel = "N", defaultValue = "0",
             description = "Context (KV cache) size in tokens (default: the model's, at most 4096).")
     int ctx;
@@ -67,7 +86,8 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (nPredict < 0) throw new FabricException("-n must be >= 0", FabricException.EXIT_USAGE, null);
         long s = seed != null ? seed : new java.util.Random().nextLong();
-        Sampler sampler = new Sampler(new SamplerConfig(temp, topK, topP, minP, s));
+        Sampler sampler = new Sampler(new SamplerConfig(temp, topK, topP, minP, s),
+                new Penalties(repeatPenalty, repeatLastN, frequencyPenalty, presencePenalty));
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8); // UTF-8 whatever the locale
         try (Engine e = new Engine(modelOptions, ctx, Integer.MAX_VALUE, false, System.err)) {
             if (!sampler.config().isGreedy()) System.err.println("sampling: " + sampler.config());
@@ -128,12 +148,14 @@ final class GenerateCommand implements Callable<Integer> {
         TokenDecoder dec = e.tokenizer.newDecoder(true);
         StringBuilder text = new StringBuilder();
         long t0 = System.nanoTime();
+        for (int i = reuse; i < ids.length; i++) sampler.accept(ids[i]); // earlier turns were accepted then
         float[] logits = e.session.forward(Arrays.copyOfRange(ids, reuse, ids.length), reuse, true);
         long t1 = System.nanoTime();
         int pos = ids.length, generated = 0;
         int vocab = e.session.config().vocabSize();
         while (generated < nPredict) {
             int next = sampler.sample(logits, 0, vocab);
+            sampler.accept(next);
             generated++;
             if (e.tokenizer.isEndOfGeneration(next)) break;
             String piece = dec.push(next);

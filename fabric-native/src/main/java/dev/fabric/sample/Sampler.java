@@ -4,18 +4,52 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * Picks the next token from a row of logits with llama.cpp's default sampler chain order: top-k, then top-p, then
+ * Picks the next token from a row of logits with llama.cpp's default sampler chain order: repetition penalties
+ * (see {@link Penalties}; tokens are counted from {@link #accept}), top-k, then top-p, then
  * min-p (each on the candidates the previous step left, probabilities from a softmax of their raw logits), then the
  * temperature, then a draw from the softmax of what is left. Temperature 0 or less is greedy. Draws come from a
  * {@link SplittableRandom} seeded once, so a run is reproducible.
  */
 public final class Sampler {
     private final SamplerConfig config;
+    private final Penalties penalties;
     private final SplittableRandom random;
+    private final java.util.ArrayDeque<Integer> recent = new java.util.ArrayDeque<>();
+    private final java.util.HashMap<Integer, Integer> counts = new java.util.HashMap<>();
 
     public Sampler(SamplerConfig config) {
+        this(config, Penalties.NONE);
+    }
+
+    public Sampler(SamplerConfig config, Penalties penalties) {
         this.config = config;
+        this.penalties = penalties;
         this.random = new SplittableRandom(config.seed());
+    }
+
+    /** Records a token of the context (prompt or output) for the repetition penalties. */
+    public void accept(int token) {
+        if (penalties.off()) return;
+        recent.addLast(token);
+        counts.merge(token, 1, Integer::sum);
+        if (penalties.lastN() > 0 && recent.size() > penalties.lastN()) {
+            int old = recent.removeFirst();
+            if (counts.merge(old, -1, Integer::sum) == 0) counts.remove(old);
+        }
+    }
+
+    /** The row with the penalties applied (a copy), or the row itself when they are off or nothing was seen. */
+    private float[] penalised(float[] logits, int offset, int vocab) {
+        if (penalties.off() || counts.isEmpty()) return logits;
+        float[] row = java.util.Arrays.copyOfRange(logits, offset, offset + vocab);
+        for (var e : counts.entrySet()) {
+            int t = e.getKey(), c = e.getValue();
+            if (t < 0 || t >= vocab) continue;
+            float l = row[t];
+            l = l <= 0 ? l * penalties.repeat() : l / penalties.repeat();
+            row[t] = l - (c * penalties.frequency() + penalties.presence());
+        }
+        return row;
     }
 
     public SamplerConfig config() {
@@ -27,6 +61,11 @@ public final class Sampler {
 
     /** The next token for {@code logits[offset .. offset + vocab)}. */
     public int sample(float[] logits, int offset, int vocab) {
+        float[] row = penalised(logits, offset, vocab);
+        if (row != logits) {
+            logits = row;
+            offset = 0;
+        }
         if (config.isGreedy()) return argmax(logits, offset, vocab);
         Candidates c = candidates(logits, offset, vocab);
         double u = random.nextDouble(), acc = 0;

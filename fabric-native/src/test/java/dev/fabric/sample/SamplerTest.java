@@ -112,4 +112,54 @@ class SamplerTest {
         assertEquals(1, s.sample(new float[] {0f, 5f, 5f, -1f}));
         assertEquals(3, s.sample(new float[] {0f, 1f, 2f, 3f}));
     }
+
+    /**
+     * Penalties against a naive count over the window: greedy picks the argmax of the penalised logits. Counts
+     * follow the last N accepted tokens.
+     */
+    @Test
+    void penalties_matchNaiveWindowCounts() {
+        Random r = new Random(5);
+        for (int trial = 0; trial < 200; trial++) {
+            int vocab = 2 + r.nextInt(40), lastN = r.nextInt(4) == 0 ? -1 : r.nextInt(12);
+            Penalties pen = new Penalties(0.5f + 2 * r.nextFloat(), lastN, r.nextFloat() - 0.3f, r.nextFloat() - 0.3f);
+            Sampler greedy = new Sampler(SamplerConfig.greedy(), pen);
+            List<Integer> seen = new ArrayList<>();
+            for (int step = 0; step < 30; step++) {
+                float[] logits = new float[vocab];
+                for (int i = 0; i < vocab; i++) logits[i] = (float) (r.nextGaussian() * 3);
+                float[] want = logits.clone();
+                int from = lastN < 0 ? 0 : Math.max(0, seen.size() - lastN);
+                int[] count = new int[vocab];
+                for (int i = from; i < seen.size(); i++) count[seen.get(i)]++;
+                if (lastN != 0)
+                    for (int t = 0; t < vocab; t++)
+                        if (count[t] > 0) {
+                            float l = want[t] <= 0 ? want[t] * pen.repeat() : want[t] / pen.repeat();
+                            want[t] = l - (count[t] * pen.frequency() + pen.presence());
+                        }
+                float[] copy = logits.clone();
+                assertEquals(Sampler.argmax(want, 0, vocab), greedy.sample(logits, 0, vocab), "trial " + trial);
+                assertArrayEquals(copy, logits, "the caller's logits are left alone");
+                int t = r.nextInt(vocab);
+                seen.add(t);
+                greedy.accept(t);
+            }
+        }
+    }
+
+    @Test
+    void penalties_pushAGreedyLoopOffItsToken() {
+        float[] logits = {3f, 2.9f, -1f};
+        Sampler plain = new Sampler(SamplerConfig.greedy());
+        Sampler penalised = new Sampler(SamplerConfig.greedy(), new Penalties(1.1f, 64, 0f, 0f));
+        plain.accept(0);
+        penalised.accept(0);
+        assertEquals(0, plain.sample(logits));
+        assertEquals(1, penalised.sample(logits)); // 3 / 1.1 = 2.73 < 2.9
+        Sampler negative = new Sampler(SamplerConfig.greedy(), new Penalties(2f, 64, 0f, 0f));
+        float[] neg = {-1f, -1.5f};
+        negative.accept(0);
+        assertEquals(1, negative.sample(neg)); // -1 * 2 = -2 < -1.5
+    }
 }
