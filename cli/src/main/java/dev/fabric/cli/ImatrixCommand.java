@@ -2,6 +2,7 @@ package dev.fabric.cli;
 
 import dev.fabric.FabricException;
 import dev.fabric.imatrix.ImatrixCollector;
+import dev.fabric.imatrix.ImatrixReader;
 import dev.fabric.imatrix.ImatrixStats;
 import dev.fabric.imatrix.ImatrixWriter;
 import dev.fabric.model.Transformer;
@@ -27,8 +28,13 @@ final class ImatrixCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = {"-f", "--file"}, required = true, paramLabel = "CALIB.txt", description = "Calibration text (UTF-8).")
+    @Option(names = {"-f", "--file"}, paramLabel = "CALIB.txt",
+            description = "Calibration text (UTF-8). Optional with --in-file: then the files are only combined.")
     String calib;
+
+    @Option(names = "--in-file", paramLabel = "IMATRIX", description = "An earlier imatrix (GGUF or .dat) to add to, "
+            + "as llama-imatrix --in-file; repeat to combine several.")
+    List<Path> inFiles = new ArrayList<>();
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", defaultValue = "imatrix.gguf",
             description = "Output file (default: ${DEFAULT-VALUE}).")
@@ -65,6 +71,26 @@ final class ImatrixCommand implements Callable<Integer> {
                 : output.toString().endsWith(".dat") ? "dat" : "gguf";
         if (!fmt.equals("gguf") && !fmt.equals("dat"))
             throw new FabricException("--format must be gguf or dat, got '" + format + "'", FabricException.EXIT_USAGE, null);
+        if (calib == null && inFiles.isEmpty())
+            throw new FabricException("give the calibration text with -f FILE (or imatrix files to combine with --in-file)",
+                    FabricException.EXIT_USAGE, null);
+        ImatrixStats start = null;
+        if (!inFiles.isEmpty()) {
+            List<ImatrixStats> parts = new ArrayList<>();
+            List<String> names = new ArrayList<>();
+            for (Path p : inFiles) {
+                System.err.println("loading imatrix from " + p);
+                parts.add(ImatrixReader.readStats(p));
+                names.add(p.toString());
+            }
+            start = ImatrixStats.combine(parts, names, ctx);
+        }
+        if (calib == null) {
+            write(start, fmt);
+            System.err.printf(Locale.ROOT, "wrote %s (%s): %d files combined, %d entries, %d chunks of %d tokens%n",
+                    output, fmt, inFiles.size(), start.sums().size(), start.chunkCount(), start.chunkSize());
+            return 0;
+        }
         String text = Files.readString(Path.of(calib), StandardCharsets.UTF_8);
         try (Engine e = new Engine(modelOptions, ctx, ctx, !noPpl, System.err)) {
             int[] tokens = e.tokenizeDocument(text);
@@ -82,13 +108,17 @@ final class ImatrixCommand implements Callable<Integer> {
                     processOutput, !noPpl, List.of(calib), (i, n, ppl) -> {
                         if (!noPpl) System.out.printf(Locale.ROOT, "[%d]%.4f,", i + 1, ppl);
                         System.out.flush();
-                    });
+                    }, start);
             System.out.println();
-            if (fmt.equals("dat")) ImatrixWriter.writeDat(s, output);
-            else ImatrixWriter.writeGguf(s, output);
+            write(s, fmt);
             System.err.printf(Locale.ROOT, "wrote %s (%s): %d entries, %d chunks of %d tokens, %.1f s%n", output, fmt,
                     s.sums().size(), s.chunkCount(), s.chunkSize(), (System.nanoTime() - t0) / 1e9);
         }
         return 0;
+    }
+
+    private void write(ImatrixStats s, String fmt) throws IOException {
+        if (fmt.equals("dat")) ImatrixWriter.writeDat(s, output);
+        else ImatrixWriter.writeGguf(s, output);
     }
 }

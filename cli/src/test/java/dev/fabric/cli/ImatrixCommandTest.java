@@ -139,6 +139,60 @@ class ImatrixCommandTest {
         System.out.printf("stories260K imatrix: max relative error of the sums %.3e%n", worst);
     }
 
+    /**
+     * --in-file adds earlier files as llama-imatrix does: GGUF sums and counts as stored, a legacy .dat's values
+     * and ncall times the chunk size (-c, default 512); datasets listed in order; chunk count = largest count / -c.
+     * Checked against that arithmetic done here on the files' own numbers.
+     */
+    @Test
+    void inFiles_combineAsLlamaImatrix() throws Exception {
+        Path gguf = SharedRef.require("imatrix/llama-spm-256x8-f16.imatrix.gguf");
+        Path dat = SharedRef.require("imatrix/llama-spm-256x8-f16.imatrix.dat");
+        Path out = dir.resolve("combined.gguf");
+        Run r = Run.of("imatrix", "-m", SharedRef.require("models/llama-spm-256x8-f16.gguf").toString(), "--in-file",
+                dat.toString(), "--in-file", gguf.toString(), "-o", out.toString());
+        assertEquals(0, r.rc(), r.err());
+        Map<String, float[]> got = raw(out), ref = raw(gguf);
+        var legacy = dev.fabric.imatrix.LegacyImatrixReader.readStats(dat);
+        long maxCount = 0;
+        for (String name : legacy.sums().keySet()) {
+            float[] want = legacy.sums().get(name).clone(), g = ref.get(name + ".in_sum2");
+            for (int j = 0; j < want.length; j++) want[j] = want[j] * 512 + g[j];
+            assertArrayEquals(want, got.get(name + ".in_sum2"), name);
+            long count = legacy.counts().get(name) * 512 + (long) ref.get(name + ".counts")[0];
+            assertEquals(count, (long) got.get(name + ".counts")[0], name);
+            maxCount = Math.max(maxCount, count);
+        }
+        try (GgufFile g = GgufFile.open(out); GgufFile f = GgufFile.open(gguf)) {
+            assertEquals(maxCount / 512, g.metadata().getInt("imatrix.chunk_count"));
+            assertEquals(512, g.metadata().getInt("imatrix.chunk_size"));
+            List<String> datasets = new ArrayList<>(legacy.datasets());
+            datasets.addAll(f.metadata().getStringArray("imatrix.datasets"));
+            assertEquals(datasets, g.metadata().getStringArray("imatrix.datasets"));
+        }
+
+        // continuing a run: the new rows are added to the loaded sums
+        Path cont = collect("models/llama-spm-256x8-f16.gguf", "imatrix/calib.txt", 128, 16, "cont.gguf", "--no-ppl",
+                "--in-file", gguf.toString());
+        Map<String, float[]> c = raw(cont);
+        for (var e : ref.entrySet()) {
+            float[] twice = c.get(e.getKey());
+            for (int j = 0; j < twice.length; j++)
+                assertEquals(2 * e.getValue()[j], twice[j], 1e-4 * Math.abs(e.getValue()[j]), e.getKey()); // float sums
+        }
+        try (GgufFile g = GgufFile.open(cont)) {
+            assertEquals(32, g.metadata().getInt("imatrix.chunk_count"));
+        }
+
+        // an imatrix of another model is refused, naming the file and the entry
+        Run bad = Run.of("imatrix", "-m", SharedRef.require("models/llama-spm-256x8-f16.gguf").toString(), "--in-file",
+                gguf.toString(), "--in-file", SharedRef.require("imatrix/qwen3-micro-f16.imatrix.gguf").toString(),
+                "-o", dir.resolve("bad.gguf").toString());
+        assertEquals(3, bad.rc(), bad.err());
+        assertTrue(bad.err().contains("qwen3-micro-f16.imatrix.gguf") && bad.err().contains("blk.0.attn_k.weight"), bad.err());
+        assertTrue(!java.nio.file.Files.exists(dir.resolve("bad.gguf")));
+    }
+
     /** Tensors that differ, bytes that differ, bytes in all. */
     private static long[] differences(Map<String, ByteBuffer> a, Map<String, ByteBuffer> b) {
         assertEquals(b.keySet(), a.keySet());

@@ -30,6 +30,15 @@ public final class ImatrixCollector implements Transformer.MatmulObserver {
         this.processOutput = processOutput;
     }
 
+    /** Starts from earlier statistics (llama-imatrix --in-file): new rows are added to their sums. */
+    ImatrixCollector(boolean processOutput, ImatrixStats start) {
+        this(processOutput);
+        if (start != null) {
+            start.sums().forEach((k, v) -> sums.put(k, v.clone()));
+            counts.putAll(start.counts());
+        }
+    }
+
     @Override
     public void input(String weightName, Tensor x) {
         if (!weightName.startsWith("blk.") && !(processOutput && weightName.equals("output.weight"))) return;
@@ -63,6 +72,17 @@ public final class ImatrixCollector implements Transformer.MatmulObserver {
      */
     public static ImatrixStats collect(List<Transformer> sessions, int[] tokens, int nCtx, int maxChunks, int bos,
             int nBatch, int nUbatch, boolean processOutput, boolean ppl, List<String> datasets, Listener listener) {
+        return collect(sessions, tokens, nCtx, maxChunks, bos, nBatch, nUbatch, processOutput, ppl, datasets, listener, null);
+    }
+
+    /**
+     * As above, adding to {@code start} (statistics loaded with --in-file; null for none): the sums continue from
+     * its values, its datasets come first, and the chunk count is the largest count over nCtx, as llama-imatrix
+     * computes it after loading.
+     */
+    public static ImatrixStats collect(List<Transformer> sessions, int[] tokens, int nCtx, int maxChunks, int bos,
+            int nBatch, int nUbatch, boolean processOutput, boolean ppl, List<String> datasets, Listener listener,
+            ImatrixStats start) {
         Transformer model = sessions.get(0);
         if (nCtx < MIN_ROWS || nCtx > model.nCtx())
             throw new FabricException("context " + nCtx + " must be in " + MIN_ROWS + ".." + model.nCtx());
@@ -74,7 +94,7 @@ public final class ImatrixCollector implements Transformer.MatmulObserver {
         int nSeq = seqsPerBatch(nCtx, nBatch);
         if (sessions.size() < Math.min(nSeq, chunks))
             throw new IllegalArgumentException(sessions.size() + " sessions for " + nSeq + " sequences per batch");
-        ImatrixCollector c = new ImatrixCollector(processOutput);
+        ImatrixCollector c = new ImatrixCollector(processOutput, start);
         int vocab = model.config().vocabSize(), first = nCtx / 2;
         double nll = 0;
         long count = 0;
@@ -108,7 +128,12 @@ public final class ImatrixCollector implements Transformer.MatmulObserver {
             for (Transformer t : sessions) t.setMatmulObserver(null);
         }
         if (c.sums.isEmpty()) throw new FabricException("no blk.* matmul inputs were observed");
-        return new ImatrixStats(c.sums, c.counts, datasets, chunks, nCtx);
+        if (start == null) return new ImatrixStats(c.sums, c.counts, datasets, chunks, nCtx);
+        List<String> all = new java.util.ArrayList<>(start.datasets());
+        all.addAll(datasets);
+        long max = 0;
+        for (long n : c.counts.values()) max = Math.max(max, n);
+        return new ImatrixStats(c.sums, c.counts, all, (int) (max / nCtx), nCtx);
     }
 
     /** Sequences (chunks) per batch as llama-imatrix chooses them: max(1, n_batch / n_ctx). */

@@ -48,6 +48,43 @@ public final class ImatrixReader {
     }
 
     /**
+     * The raw sums and counts of a GGUF or legacy imatrix, as llama-imatrix --in-file loads them to add to. A
+     * GGUF entry must describe one matrix (n_mat = 1); the legacy format gives each entry's ncall as its count.
+     */
+    public static ImatrixStats readStats(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(4);
+            if (!new String(magic, StandardCharsets.ISO_8859_1).equals("GGUF")) return LegacyImatrixReader.readStats(file);
+        } catch (NoSuchFileException e) {
+            throw new FabricException("imatrix file " + file + " does not exist", FabricException.EXIT_INPUT, e);
+        } catch (IOException e) {
+            throw new FabricException("cannot read imatrix file " + file + ": " + e.getMessage(), FabricException.EXIT_IO, e);
+        }
+        try (GgufFile g = GgufFile.open(file)) {
+            Imatrix checked = readGguf(file); // validates keys, pairs and types
+            Map<String, float[]> sums = new HashMap<>();
+            Map<String, Long> counts = new HashMap<>();
+            for (GgufTensorInfo t : g.tensors()) {
+                if (!t.name().endsWith(SUMS)) continue;
+                String name = strip(t.name(), SUMS);
+                GgufTensorInfo c = g.tensor(name + COUNTS);
+                if (c.elements() != 1)
+                    throw new FabricException("imatrix " + file + ": entry '" + name + "' holds " + c.elements()
+                            + " matrices (mixture of experts); combining those is not supported");
+                FloatBuffer s = floats(g, t);
+                float[] v = new float[s.remaining()];
+                s.get(v);
+                sums.put(name, v);
+                counts.put(name, Math.round((double) floats(g, c).get(0)));
+            }
+            GgufMetadata md = g.metadata();
+            return new ImatrixStats(sums, counts, checked.datasets(), md.getInt(KEY_CHUNK_COUNT), md.getInt(KEY_CHUNK_SIZE));
+        } catch (IOException e) {
+            throw new FabricException("cannot read imatrix file " + file + ": " + e.getMessage(), FabricException.EXIT_IO, e);
+        }
+    }
+
+    /**
      * GGUF imatrix: {@code <weight>.in_sum2} (sums of squared activations, [ne0, n_mat]) and
      * {@code <weight>.counts} ([1, n_mat] tokens per matrix). Weight = sum / round(count); a matrix that saw no
      * tokens gets weight 1 (partial MoE coverage).

@@ -25,4 +25,37 @@ public record ImatrixStats(Map<String, float[]> sums, Map<String, Long> counts, 
         counts = Collections.unmodifiableMap(new TreeMap<>(counts));
         datasets = List.copyOf(datasets);
     }
+
+    /**
+     * The sum of several files' statistics, as llama-imatrix --in-file adds them: per entry the sums (in float,
+     * in the given order) and the counts; the datasets listed in order; the chunk count recomputed as the largest
+     * count over {@code chunkSize} (llama-imatrix's -c). Entries present in only some files keep what those have.
+     * A legacy file's part (chunk size 0: means times ncall, see LegacyImatrixReader#readStats) counts as ncall
+     * chunks of {@code chunkSize} tokens: its values and counts are multiplied by chunkSize, as llama-imatrix
+     * guesses the chunk size it was made with.
+     *
+     * @param sources the files' names, for errors
+     */
+    public static ImatrixStats combine(List<ImatrixStats> parts, List<String> sources, int chunkSize) {
+        Map<String, float[]> sums = new TreeMap<>();
+        Map<String, Long> counts = new TreeMap<>();
+        List<String> datasets = new java.util.ArrayList<>();
+        for (int p = 0; p < parts.size(); p++) {
+            ImatrixStats s = parts.get(p);
+            for (var e : s.sums().entrySet()) {
+                float[] acc = sums.computeIfAbsent(e.getKey(), k -> new float[e.getValue().length]);
+                if (acc.length != e.getValue().length)
+                    throw new dev.fabric.FabricException(sources.get(p) + ": entry '" + e.getKey() + "' has "
+                            + e.getValue().length + " values where the files before it have " + acc.length
+                            + " (an imatrix of another model?)");
+                boolean legacy = s.chunkSize() == 0;
+                for (int j = 0; j < acc.length; j++) acc[j] += legacy ? e.getValue()[j] * chunkSize : e.getValue()[j];
+                counts.merge(e.getKey(), s.counts().get(e.getKey()) * (legacy ? chunkSize : 1), Long::sum);
+            }
+            datasets.addAll(s.datasets());
+        }
+        long max = 0;
+        for (long c : counts.values()) max = Math.max(max, c);
+        return new ImatrixStats(sums, counts, datasets, (int) (max / chunkSize), chunkSize);
+    }
 }

@@ -21,13 +21,32 @@ public final class LegacyImatrixReader {
     private LegacyImatrixReader() {}
 
     public static Imatrix read(Path file) throws IOException {
+        ImatrixStats raw = readStats(file);
+        Map<String, float[]> entries = new HashMap<>();
+        for (var e : raw.sums().entrySet()) {
+            long ncall = raw.counts().get(e.getKey());
+            float[] v = e.getValue().clone();
+            if (ncall > 0)
+                for (int i = 0; i < v.length; i++) v[i] /= ncall;
+            entries.put(e.getKey(), v);
+        }
+        return new Imatrix(entries, raw.datasets(), raw.chunkCount(), file, Imatrix.Format.LEGACY_DAT);
+    }
+
+    /**
+     * The file as llama-imatrix loads it to add to (--in-file): each entry's stored values as the sums and its
+     * ncall as the count (the values are means times ncall, so sum / count is the mean again). The chunk size
+     * is not stored: 0.
+     */
+    public static ImatrixStats readStats(Path file) throws IOException {
         long size = Files.size(file);
         if (size > Integer.MAX_VALUE) throw new FabricException("imatrix " + file + " is too large for a .dat file");
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
         Cursor c = new Cursor(file, b);
         int n = c.int32("the entry count");
         if (n < 1) throw new FabricException("imatrix " + file + ": no entries (entry count " + n + " at offset 0)");
-        Map<String, float[]> entries = new HashMap<>();
+        Map<String, float[]> sums = new HashMap<>();
+        Map<String, Long> counts = new HashMap<>();
         for (int e = 0; e < n; e++) {
             String what = "entry " + (e + 1) + " of " + n;
             int len = c.int32("the name length of " + what);
@@ -37,11 +56,9 @@ public final class LegacyImatrixReader {
             if (nval < 1) throw c.error("entry '" + name + "' has " + nval + " values");
             float[] v = new float[nval];
             c.need(4L * nval, "the values of '" + name + "'");
-            for (int i = 0; i < nval; i++) {
-                v[i] = b.getFloat();
-                if (ncall > 0) v[i] /= ncall;
-            }
-            entries.put(name, v);
+            for (int i = 0; i < nval; i++) v[i] = b.getFloat();
+            sums.put(name, v);
+            counts.put(name, (long) ncall);
         }
         int chunks = 0;
         List<String> datasets = List.of();
@@ -50,7 +67,7 @@ public final class LegacyImatrixReader {
             int len = c.int32("the dataset name length");
             datasets = List.of(c.string(len, "the dataset name"));
         }
-        return new Imatrix(entries, datasets, chunks, file, Imatrix.Format.LEGACY_DAT);
+        return new ImatrixStats(sums, counts, datasets, chunks, 0);
     }
 
     private record Cursor(Path file, ByteBuffer b) {
