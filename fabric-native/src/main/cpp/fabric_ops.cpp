@@ -26,6 +26,10 @@
 #include <immintrin.h>
 #define FABRIC_X86 1
 #endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#define FABRIC_NEON 1
+#endif
 
 namespace {
 
@@ -220,6 +224,7 @@ constexpr int64_t kGrain = 1 << 14;
 
 // Kernel variants, best last: chosen from the CPU's features, capped by fabric_ops_set_variant (tests).
 enum { V_GENERIC = 0, V_AVX2 = 1, V_AVX512 = 2 };
+constexpr int V_NEON = 1;  // on AArch64 the one SIMD level (NEON is part of the base architecture)
 int g_variant_cap = V_AVX512;
 
 int cpu_best_variant() {
@@ -233,14 +238,24 @@ int cpu_best_variant() {
         return avx512 ? V_AVX512 : avx2 ? V_AVX2 : V_GENERIC;
     }();
     return best;
+#elif FABRIC_NEON
+    return V_NEON;
 #else
     return V_GENERIC;
 #endif
 }
 
 inline int variant() { return std::min(cpu_best_variant(), g_variant_cap); }
+#if FABRIC_X86
 inline bool has_avx512() { return variant() == V_AVX512; }
 inline bool has_avx2() { return variant() == V_AVX2; }
+#else
+inline bool has_avx512() { return false; }
+inline bool has_avx2() { return false; }
+#endif
+#if FABRIC_NEON
+inline bool has_neon() { return variant() == V_NEON; }
+#endif
 
 // ---------------------------------------------------------------------------------------------------------
 // Element types as the kernels see them: load one element as float.
@@ -847,7 +862,20 @@ Row8Fn row8_for(int32_t type) {
     return nullptr;
 }
 
+#if FABRIC_NEON
+#include "fabric_ops_neon.inc"
+#endif
+
 TileFn tile_for(int32_t type) {
+#if FABRIC_NEON
+    if (has_neon()) {
+        switch (type) {
+            case FABRIC_TYPE_F32: return tile_neon<N4F32>;
+            case FABRIC_TYPE_F16: return tile_neon<N4F16>;
+            case FABRIC_TYPE_BF16: return tile_neon<N4BF16>;
+        }
+    }
+#endif
 #if FABRIC_X86
     if (has_avx512()) {
         switch (type) {
@@ -990,7 +1018,11 @@ void* fabric_alloc(int64_t bytes) {
 void fabric_free(void* p) { free(p); }
 
 const char* fabric_ops_variant(void) {
+#if FABRIC_NEON
+    static const char* names[] = {"generic", "neon"};
+#else
     static const char* names[] = {"generic", "avx2", "avx512"};
+#endif
     return names[variant()];
 }
 
