@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
         description = {"Collects an importance matrix as llama-imatrix does: per matmul weight of the blocks, the "
                 + "sum of squared input activations per column and the token count, over chunks of CTX tokens.",
             "The result is read by 'fabric quantize --imatrix' and by llama-quantize."},
-        footer = {"", "Example:", "  fabric imatrix -m model-f16.gguf -f calib.txt -o model.imatrix.gguf -c 512 --chunks 100"})
+        footer = {"", "Examples:", "  fabric imatrix -m model-f16.gguf -f calib.txt -o model.imatrix.gguf -c 512 --chunks 100",
+            "  fabric imatrix -m model-f16.gguf --in-file part1.gguf --in-file part2.gguf -o combined.imatrix.gguf"})
 final class ImatrixCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
