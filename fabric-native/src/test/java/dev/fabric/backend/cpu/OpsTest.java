@@ -275,11 +275,11 @@ class OpsTest {
 
     static Stream<Arguments> kquantGemmCases() {
         List<Arguments> a = new ArrayList<>();
-        // m >= 16 takes the AVX-512 VNNI panel GEMM (16 weight rows per panel, 4 panels per task, 8 x rows per
-        // kernel call), fewer rows the row dots: n around and past panel and task edges, m past the 8-row tail,
-        // k of one super-block and of a 3072-wide FFN
-        int[][] shapes = {{1, 256, 16}, {5, 3072, 17}, {16, 256, 1}, {17, 3072, 15}, {21, 256, 33}, {40, 512, 70},
-            {29, 256, 131}};
+        // m >= 2 takes the AVX-512 VNNI panel GEMM (16 weight rows per panel, 4 panels per task, 8 x rows per
+        // kernel call), one row the row dots: n around and past panel and task edges, m in and past the 8-row
+        // tail, k of one super-block and of a 3072-wide FFN
+        int[][] shapes = {{1, 256, 16}, {2, 256, 5}, {3, 512, 17}, {5, 3072, 17}, {16, 256, 1}, {17, 3072, 15},
+            {21, 256, 33}, {40, 512, 70}, {29, 256, 131}};
         for (DType t : new DType[] {DType.Q4_K, DType.Q5_K, DType.Q6_K})
             for (int[] s : shapes) a.add(Arguments.of(t, s[0], s[1], s[2]));
         return a.stream();
@@ -287,8 +287,8 @@ class OpsTest {
 
     /**
      * The panel GEMM against the same Q8_K oracle, and bit for bit equal to the row dots: every variant (the
-     * portable and AVX2 ones always use row dots), 1 or 3 threads, and on the same variant the first rows run
-     * alone (m < 16, row dots). x has ties of |max| with both signs, a positive and a negative maximum, and an
+     * portable and AVX2 ones always use row dots), 1 or 3 threads, and on the same variant the first row run
+     * alone (m = 1, row dots) and the first 5 (m = 5, a GEMM tail). x has ties of |max| with both signs, a positive and a negative maximum, and an
      * all-zero block, the edge cases of the Q8_K rounding (scalar and AVX-512 quantizers must agree).
      */
     @ParameterizedTest(name = "{0} m={1} k={2} n={3}")
@@ -317,11 +317,12 @@ class OpsTest {
                 if (first == null) first = got;
                 else org.junit.jupiter.api.Assertions.assertArrayEquals(first, got, "variant " + v + " threads " + threads);
 
-                int head = Math.min(m, 5);
-                Tensor yh = out(b, DType.F32, head, n);
-                b.matmul(f32(b, java.util.Arrays.copyOf(x, head * k), head, k), wt, yh);
-                org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(got, head * n),
-                        b.readFloats(yh), "first " + head + " rows alone, variant " + v);
+                for (int head : new int[] {1, Math.min(m, 5)}) {
+                    Tensor yh = out(b, DType.F32, head, n);
+                    b.matmul(f32(b, java.util.Arrays.copyOf(x, head * k), head, k), wt, yh);
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(got, head * n),
+                            b.readFloats(yh), "first " + head + " rows alone, variant " + v);
+                }
             }
     }
 
