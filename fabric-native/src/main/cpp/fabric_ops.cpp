@@ -1077,9 +1077,30 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
         const int64_t nb = k / QKK, wrb = fabric_row_bytes(wtype, k);
         const DotQ8KFn dot1 = dot_q8k_for<1>(wtype), dotn = dot_q8k_for<kRowsQ8K>(wtype);
         std::vector<BlockQ8K> xq((size_t)(m * nb));
+#if FABRIC_X86
+        const bool gemm = m >= kGemmMinRows && kq_gemm_available();
+        std::vector<int16_t> xs(gemm && wtype != FABRIC_TYPE_Q6_K ? (size_t)(m * nb * 8) : 0);
+#endif
         parallel_for(m, 16, threads, [&](int64_t r0, int64_t r1) {
-            for (int64_t r = r0; r < r1; r++) quantize_row_q8_K(x + r * k, k, xq.data() + r * nb);
+            for (int64_t r = r0; r < r1; r++) {
+                quantize_rows_q8_K(x + r * k, k, xq.data() + r * nb);
+#if FABRIC_X86
+                if (!xs.empty()) kq_gemm::sub_sums32(xq.data() + r * nb, nb, xs.data() + r * nb * 8);
+#endif
+            }
         });
+#if FABRIC_X86
+        if (gemm) {
+            // panels of 16 weight rows, kq_gemm::kGemmPanels per task, each against every x row
+            const int64_t n_p = (n + 15) / 16, per = kq_gemm::kGemmPanels;
+            parallel_for((n_p + per - 1) / per, 1, threads, [&](int64_t t0, int64_t t1) {
+                for (int64_t t = t0; t < t1; t++)
+                    kq_gemm::gemm_tasks(wtype, w, n, nb, xq.data(), xs.data(), m, y, t * per,
+                                        std::min(n_p, (t + 1) * per));
+            });
+            return;
+        }
+#endif
         const int64_t xb = 64, wb = matvec_rows_per_task(n, m, xb, threads), n_wb = (n + wb - 1) / wb,
                       n_xb = (m + xb - 1) / xb;
         parallel_for(n_wb * n_xb, 1, threads, [&](int64_t t0, int64_t t1) {

@@ -273,6 +273,59 @@ class OpsTest {
         }
     }
 
+    static Stream<Arguments> kquantGemmCases() {
+        List<Arguments> a = new ArrayList<>();
+        // m >= 2 takes the AVX-512 VNNI panel GEMM (16 weight rows per panel, 4 panels per task, 8 x rows per
+        // kernel call), one row the row dots: n around and past panel and task edges, m in and past the 8-row
+        // tail, k of one super-block and of a 3072-wide FFN
+        int[][] shapes = {{1, 256, 16}, {2, 256, 5}, {3, 512, 17}, {5, 3072, 17}, {16, 256, 1}, {17, 3072, 15},
+            {21, 256, 33}, {40, 512, 70}, {29, 256, 131}};
+        for (DType t : new DType[] {DType.Q4_K, DType.Q5_K, DType.Q6_K})
+            for (int[] s : shapes) a.add(Arguments.of(t, s[0], s[1], s[2]));
+        return a.stream();
+    }
+
+    /**
+     * The panel GEMM against the same Q8_K oracle, and bit for bit equal to the row dots: every variant (the
+     * portable and AVX2 ones always use row dots), 1 or 3 threads, and on the same variant the first row run
+     * alone (m = 1, row dots) and the first 5 (m = 5, a GEMM tail). x has ties of |max| with both signs, a positive and a negative maximum, and an
+     * all-zero block, the edge cases of the Q8_K rounding (scalar and AVX-512 quantizers must agree).
+     */
+    @ParameterizedTest(name = "{0} m={1} k={2} n={3}")
+    @MethodSource("kquantGemmCases")
+    void matmul_kquantGemm_matchesNaive_andRowDots_anyThreads(DType type, int m, int k, int n) {
+        Random r = new Random(31L * m + 7L * k + n + type.ggmlId());
+        float[] x = random(r, m * k, 1f);
+        x[1] = 9f; // a tie of |max| in the first block: the first (positive) one sets the sign
+        x[2] = -9f;
+        if (m > 1) x[k + 3] = -12f;
+        if (m > 2) java.util.Arrays.fill(x, 2 * k, 2 * k + 256, 0f);
+        byte[] w = randomKBlocks(r, type, n, k);
+        double[] want = NaiveKQuants.matmul(x, m, k, w, n, type.ggmlId());
+        float[] deq = NaiveKQuants.dequantize(type.ggmlId(), w, n * k);
+        double[] mag = NaiveOps.matmul(toAbs(x), m, k, toAbs(deq), n, 0);
+        float[] first = null;
+        for (int v : available())
+            for (int threads : new int[] {1, 3}) {
+                CpuBackend b = backend(v, threads);
+                Tensor wt = out(b, type, n, k);
+                b.write(wt, w);
+                Tensor y = out(b, DType.F32, m, n);
+                b.matmul(f32(b, x, m, k), wt, y);
+                float[] got = b.readFloats(y);
+                assertClose("matmul " + type + " variant " + v, want, got, mag, 1e-5);
+                if (first == null) first = got;
+                else org.junit.jupiter.api.Assertions.assertArrayEquals(first, got, "variant " + v + " threads " + threads);
+
+                for (int head : new int[] {1, Math.min(m, 5)}) {
+                    Tensor yh = out(b, DType.F32, head, n);
+                    b.matmul(f32(b, java.util.Arrays.copyOf(x, head * k), head, k), wt, yh);
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(got, head * n),
+                            b.readFloats(yh), "first " + head + " rows alone, variant " + v);
+                }
+            }
+    }
+
     /**
      * Types read through fabric_quant's dequantizers (tested against llama.cpp in the quantize module): matmul
      * equals the F32 product of x with the rows get_rows returns.
