@@ -508,6 +508,26 @@ inline float hsum4_avx512(const __m512* a) {
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3])));
 }
 
+// _mm512_reduce_add_ps of 16 vectors at once: r[o] = reduce(t[o]), with the same pairs added at each level
+// (lanes i and i+8, then i and i+4, i and i+2, i and i+1), so each result has the same bits as the one-vector
+// reduction; the vectors are paired up by shuffles instead of each being folded on its own.
+inline __m512 reduce16_avx512(const __m512* t) {
+    __m512 u[8], v[4], w[2];
+    for (int i = 0; i < 8; i++)
+        u[i] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * i], t[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_f32x4(t[2 * i], t[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    for (int i = 0; i < 4; i++)
+        v[i] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    for (int i = 0; i < 2; i++)
+        w[i] = _mm512_add_ps(_mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m512 z = _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                   _mm512_shuffle_ps(w[0], w[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    // lane 4c + j of z holds r[4j + c]
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), z);
+}
+
 // One output in the order of ggml's vec_dot (the path llama.cpp's AVX-512 build takes when its tiled GEMM
 // declines: k not a multiple of 16, an output count not a multiple of 4, or a single token): four 16-lane
 // FMA accumulators over blocks of 64, added as (a0+a2)+(a1+a3) and across lanes; the rest in order, in F32
@@ -691,6 +711,180 @@ void fa16_row_avx512(const uint16_t* qh, const uint16_t* kc, const uint16_t* vc,
         if (v == NV - 1) _mm512_mask_storeu_ps(o + 16 * v, (__mmask16)((1u << last) - 1), r);
         else _mm512_storeu_ps(o + 16 * v, r);
     }
+}
+
+// acc[l] = f16(v_j * w[l][j] + acc[l]) for keys j in [j0, j1), L heads sharing each V row (the V-sum step of
+// fa16_row_avx512); the sums stay in registers for the whole run.
+template <int NV, int L>
+void fa16_vsum_avx512(__m512 (*accp)[NV], const uint16_t* vc, int64_t stride, int64_t j0, int64_t j1, int64_t last,
+                      float* const* w) {
+    __m512 acc[L][NV];
+#pragma GCC unroll 16
+    for (int l = 0; l < L; l++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) acc[l][v] = accp[l][v];
+    for (int64_t j = j0; j < j1; j++) {
+        const uint16_t* vj = vc + j * stride;
+        __m512 vv[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) vv[v] = v == NV - 1 ? V16F16::load_n(vj + 16 * v, last) : V16F16::load(vj + 16 * v);
+#pragma GCC unroll 16
+        for (int l = 0; l < L; l++) {
+            const __m512 sv = _mm512_set1_ps(w[l][j]);
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++)
+                acc[l][v] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_fmadd_ps(vv[v], sv, acc[l][v]), _MM_FROUND_TO_NEAREST_INT));
+        }
+    }
+#pragma GCC unroll 16
+    for (int l = 0; l < L; l++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) accp[l][v] = acc[l][v];
+}
+
+// fa16_row_avx512's arithmetic for L query heads that read the same KV head (a GQA group) at the same
+// position, reorganised in three passes: all scores, then the softmax recurrence (expf, running max, sum),
+// then the V sums. Each head's scores, exponentials, roundings and final division are the operations of
+// fa16_row_avx512 in the same order; sharing the K/V loads and keeping L independent V-sum chains in flight
+// is what makes it faster (the one-row kernel waits on each key's score, expf and F16 rounding in turn).
+// A V-sum rescale by exactly 1 is skipped: the sum holds F16 values, which x * 1 and rounding leave as they
+// are. scratch: 2 * L * visible floats, rpos: L * visible.
+template <int NV, int L>
+void fa16_group_avx512(const uint16_t* const* qh, const uint16_t* kc, const uint16_t* vc, int64_t stride,
+                       int64_t visible, int64_t hd, float scale, float* const* o, float* scratch, int32_t* rpos) {
+    const int64_t last = hd - 16 * (NV - 1);
+    const int body = (int)(hd / 64) * 4;
+    auto ld = [&](const uint16_t* p, int v) { return v == NV - 1 ? V16F16::load_n(p + 16 * v, last) : V16F16::load(p + 16 * v); };
+    auto round16 = [](__m512 x) { return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); };
+    float* s[L];
+    float* ms[L];
+    for (int l = 0; l < L; l++) {
+        s[l] = scratch + (int64_t)l * 2 * visible;
+        ms[l] = s[l] + visible;
+    }
+    // pass 1: scores (into s), in dot_f16_ggml_avx512's order
+    __m512 q[L][NV];
+#pragma GCC unroll 16
+    for (int l = 0; l < L; l++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) q[l][v] = ld(qh[l], v);
+    int64_t j = 0;
+    if (body == NV) {
+        // whole 64-element blocks (head_dim 64, 128): the score is the lane reduction of (a0+a2)+(a1+a3),
+        // done for 16 keys at once
+        alignas(64) __m512 t[L][16];
+        for (; j < visible; j += 16) {
+            const int nj = (int)std::min<int64_t>(16, visible - j);
+            for (int jj = 0; jj < nj; jj++) {
+                const uint16_t* kj = kc + (j + jj) * stride;
+                __m512 kv[NV];
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; v++) kv[v] = V16F16::load(kj + 16 * v);
+#pragma GCC unroll 16
+                for (int l = 0; l < L; l++) {
+                    __m512 a[4];
+#pragma GCC unroll 4
+                    for (int v = 0; v < 4; v++) a[v] = _mm512_fmadd_ps(q[l][v], kv[v], _mm512_setzero_ps());
+#pragma GCC unroll 8
+                    for (int v = 4; v < NV; v++) a[v & 3] = _mm512_fmadd_ps(q[l][v], kv[v], a[v & 3]);
+                    t[l][jj] = _mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3]));
+                }
+            }
+            const __mmask16 keep = (__mmask16)((1u << nj) - 1);
+            for (int l = 0; l < L; l++)
+                _mm512_mask_storeu_ps(s[l] + j, keep, _mm512_mul_ps(reduce16_avx512(t[l]), _mm512_set1_ps(scale)));
+        }
+    }
+    alignas(64) float tail[16 * NV];
+    for (; j < visible; j++) {
+        const uint16_t* kj = kc + j * stride;
+        __m512 kv[NV];
+        for (int v = 0; v < NV; v++) kv[v] = ld(kj, v);
+        for (int l = 0; l < L; l++) {
+            __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+            for (int v = 0; v < body; v++) a[v & 3] = _mm512_fmadd_ps(q[l][v], kv[v], a[v & 3]);
+            double d = body > 0 ? (double)hsum4_avx512(a) : 0.0;
+            if (body < NV) {
+                for (int v = body; v < NV; v++) _mm512_store_ps(tail + 16 * v, _mm512_mul_ps(q[l][v], kv[v]));
+                for (int64_t i = 16 * body; i < hd; i++) d += (double)tail[i];
+            }
+            s[l][j] = (float)d * scale;
+        }
+    }
+    // pass 2: the online-softmax recurrence; s[j] becomes the V weight vs, and the keys where the running
+    // maximum moved (the V sum is rescaled there) are listed in rpos with their factor in ms
+    float sum[L];
+    int64_t nres[L];
+    for (int l = 0; l < L; l++) {
+        float mx = -INFINITY, sm = 0.0f;
+        float* sl = s[l];
+        float* msl = ms[l];
+        int32_t* rp = rpos + (int64_t)l * visible;
+        int64_t nr = 0;
+        for (int64_t j = 0; j < visible; j++) {
+            const float sj = sl[j];
+            float m = 1.0f, vs = 1.0f;
+            if (sj > mx) {
+                m = expf(mx - sj);
+                mx = sj;
+                if (m != 1.0f) {
+                    rp[nr] = (int32_t)j;
+                    msl[nr++] = m;
+                }
+            } else {
+                vs = expf(sj - mx);
+            }
+            sl[j] = vs;
+            sm = fmaf(sm, m, vs);
+        }
+        sum[l] = sm;
+        nres[l] = nr;
+    }
+    // pass 3: the F16-rounded V sums, in runs of keys between rescales
+    __m512 acc[L][NV];
+#pragma GCC unroll 16
+    for (int l = 0; l < L; l++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) acc[l][v] = _mm512_setzero_ps();
+    int64_t cur[L];
+    for (int l = 0; l < L; l++) cur[l] = 0;
+    for (int64_t j = 0;;) {
+        int64_t next = visible;
+        for (int l = 0; l < L; l++)
+            if (cur[l] < nres[l]) next = std::min<int64_t>(next, rpos[(int64_t)l * visible + cur[l]]);
+        fa16_vsum_avx512<NV, L>(acc, vc, stride, j, next, last, s);
+        j = next;
+        if (j >= visible) break;
+#pragma GCC unroll 16
+        for (int l = 0; l < L; l++)
+            if (cur[l] < nres[l] && rpos[(int64_t)l * visible + cur[l]] == j) {
+                const __m512 m = _mm512_set1_ps(ms[l][cur[l]++]);
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; v++) acc[l][v] = round16(_mm512_mul_ps(acc[l][v], m));
+            }
+        fa16_vsum_avx512<NV, L>(acc, vc, stride, j, j + 1, last, s);
+        j++;
+    }
+    for (int l = 0; l < L; l++) {
+        const __m512 inv = _mm512_set1_ps(1.0f / sum[l]);
+        for (int v = 0; v < NV; v++) {
+            const __m512 r = _mm512_mul_ps(acc[l][v], inv);
+            if (v == NV - 1) _mm512_mask_storeu_ps(o[l] + 16 * v, (__mmask16)((1u << last) - 1), r);
+            else _mm512_storeu_ps(o[l] + 16 * v, r);
+        }
+    }
+}
+
+typedef void (*Fa16Group)(const uint16_t* const*, const uint16_t*, const uint16_t*, int64_t, int64_t, int64_t, float,
+                          float* const*, float*, int32_t*);
+constexpr int kFaLanes = 2;  // heads per fa16_group_avx512 call (2 x 8 accumulators for head_dim 128)
+// lanes: 1 or kFaLanes
+Fa16Group fa16_group_for(int64_t hd, int lanes) {
+#define FABRIC_G(L) {fa16_group_avx512<1, L>, fa16_group_avx512<2, L>, fa16_group_avx512<3, L>, fa16_group_avx512<4, L>, \
+                     fa16_group_avx512<5, L>, fa16_group_avx512<6, L>, fa16_group_avx512<7, L>, fa16_group_avx512<8, L>}
+    static const Fa16Group table[2][8] = {FABRIC_G(1), FABRIC_G(2)};
+#undef FABRIC_G
+    return hd >= 1 && hd <= 128 ? table[lanes - 1][(hd + 15) / 16 - 1] : nullptr;
 }
 
 typedef void (*Fa16Row)(const uint16_t*, const uint16_t*, const uint16_t*, int64_t, int64_t, int64_t, float, float*);
@@ -1232,6 +1426,37 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
                          const void* k, const void* v, int64_t n_kv, int64_t n_head_kv, int64_t kv_stride,
                          int64_t q_pos0, float scale, float* out, int32_t threads) {
     const int64_t group = n_head / n_head_kv;
+#if FABRIC_X86
+    if (kv_type == FABRIC_TYPE_F16 && has_avx512() && fa16_group_for(head_dim, 1)) {
+        // one task = up to kFaLanes heads of a KV group at one query position; the last positions (the
+        // most keys) first, so the short tasks fill the end
+        const int64_t packs = (group + kFaLanes - 1) / kFaLanes, per_row = n_head_kv * packs;
+        parallel_for(n_q * per_row, 1, threads, [&](int64_t b, int64_t e) {
+            static thread_local std::vector<float> scratch;
+            static thread_local std::vector<uint16_t> qbuf;
+            static thread_local std::vector<int32_t> rpos;
+            if ((int64_t)scratch.size() < 2 * kFaLanes * n_kv) scratch.resize((size_t)(2 * kFaLanes * n_kv));
+            if ((int64_t)rpos.size() < kFaLanes * n_kv) rpos.resize((size_t)(kFaLanes * n_kv));
+            if ((int64_t)qbuf.size() < kFaLanes * head_dim) qbuf.resize((size_t)(kFaLanes * head_dim));
+            for (int64_t task = b; task < e; task++) {
+                const int64_t i = n_q - 1 - task / per_row, g = (task % per_row) / packs;
+                const int64_t h0 = g * group + (task % packs) * kFaLanes;
+                const int lanes = (int)std::min<int64_t>(kFaLanes, g * group + group - h0);
+                const int64_t visible = std::min(n_kv, q_pos0 + i + 1);
+                const uint16_t* qh[kFaLanes];
+                float* o[kFaLanes];
+                for (int l = 0; l < lanes; l++) {
+                    to_f16(q + (i * n_head + h0 + l) * head_dim, head_dim, qbuf.data() + l * head_dim);
+                    qh[l] = qbuf.data() + l * head_dim;
+                    o[l] = out + (i * n_head + h0 + l) * head_dim;
+                }
+                fa16_group_for(head_dim, lanes)(qh, (const uint16_t*)k + g * head_dim, (const uint16_t*)v + g * head_dim,
+                                                kv_stride, visible, head_dim, scale, o, scratch.data(), rpos.data());
+            }
+        });
+        return;
+    }
+#endif
     parallel_for(n_q * n_head, 1, threads, [&](int64_t b, int64_t e) {
         std::vector<float> s((size_t)n_kv), qf((size_t)head_dim), row((size_t)head_dim), acc((size_t)head_dim);
         std::vector<uint16_t> qh((size_t)head_dim), acc16((size_t)head_dim);
