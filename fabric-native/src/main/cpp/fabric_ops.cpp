@@ -496,18 +496,6 @@ void tile_avx512(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64
     table[rx - 1][cw - 1]((const typename VX::T*)xv, ldx, (const typename VW::T*)wv, ldw, k, y, ldy);
 }
 
-// One x row against 8 weight rows (generation): twice the loads in flight of the 4-wide tile, and the same
-// per-output sums (each output keeps its own accumulator and reduction), so results match the tile's.
-template <class VW>
-void row8_avx512(const float* x, const void* w, int64_t ldw, int64_t k, float* y) {
-    tile_avx512_fixed<V16F32, VW, 1, 8>(x, k, (const typename VW::T*)w, ldw, k, y, 1);
-}
-
-// ggml's reduction of four 16-lane accumulators: (a0+a2)+(a1+a3), then across lanes.
-inline float hsum4_avx512(const __m512* a) {
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3])));
-}
-
 // _mm512_reduce_add_ps of 16 vectors at once: r[o] = reduce(t[o]), with the same pairs added at each level
 // (lanes i and i+8, then i and i+4, i and i+2, i and i+1), so each result has the same bits as the one-vector
 // reduction; the vectors are paired up by shuffles instead of each being folded on its own.
@@ -526,6 +514,99 @@ inline __m512 reduce16_avx512(const __m512* t) {
                                    _mm512_shuffle_ps(w[0], w[1], _MM_SHUFFLE(3, 1, 3, 1)));
     // lane 4c + j of z holds r[4j + c]
     return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), z);
+}
+
+// The dense GEMM of prompt processing: RX rows of x (F32 values) by 4 weight rows per register tile, 24
+// accumulators for RX = 6. Each output's lane accumulators take the FMAs in increasing k, as in
+// tile_avx512_fixed, and end in the same lane reduction (reduce16_avx512, 16 outputs at a time), so the
+// results are those of the 4x4 tile. k runs in blocks (the x tile stays in L1 while the weight rows stream
+// past); between blocks the accumulators wait in `park`, which changes no bits.
+constexpr int kGemmRows = 6;
+
+template <class VW, int RX>
+void gemm_tile_avx512(const float* x, int64_t ldx, const typename VW::T* w, int64_t ldw, int64_t k0, int64_t k1,
+                      bool first, bool final, float* park, float* y, int64_t ldy) {
+    constexpr int CW = 4;
+    __m512 acc[RX][CW];
+#pragma GCC unroll 8
+    for (int r = 0; r < RX; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < CW; c++) acc[r][c] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(park + 16 * (r * CW + c));
+    for (int64_t i = k0; i < k1; i += 16) {
+        __m512 wv[CW];
+#pragma GCC unroll 4
+        for (int c = 0; c < CW; c++) wv[c] = VW::load(w + c * ldw + i);
+#pragma GCC unroll 8
+        for (int r = 0; r < RX; r++) {
+            const __m512 xv = _mm512_loadu_ps(x + r * ldx + i);
+#pragma GCC unroll 4
+            for (int c = 0; c < CW; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
+        }
+    }
+    if (!final) {
+#pragma GCC unroll 8
+        for (int r = 0; r < RX; r++)
+#pragma GCC unroll 4
+            for (int c = 0; c < CW; c++) _mm512_storeu_ps(park + 16 * (r * CW + c), acc[r][c]);
+        return;
+    }
+    __m512 t[32];
+#pragma GCC unroll 8
+    for (int r = 0; r < RX; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < CW; c++) t[r * CW + c] = acc[r][c];
+    for (int i = RX * CW; i < 32; i++) t[i] = _mm512_setzero_ps();
+    alignas(64) float out[32];
+    _mm512_store_ps(out, reduce16_avx512(t));
+    if (RX * CW > 16) _mm512_store_ps(out + 16, reduce16_avx512(t + 16));
+#pragma GCC unroll 8
+    for (int r = 0; r < RX; r++) _mm_storeu_ps(y + r * ldy, _mm_load_ps(out + r * CW));
+}
+
+// y[m, n] (m >= 2, k % 16 == 0, n % 4 == 0) for one task: x rows [x0, x1) by weight rows [w0, w1).
+template <class VW>
+void gemm_block_avx512(const float* x, const typename VW::T* w, int64_t k, int64_t n, int64_t x0, int64_t x1,
+                       int64_t w0, int64_t w1, float* y) {
+    typedef void (*Tile)(const float*, int64_t, const typename VW::T*, int64_t, int64_t, int64_t, bool, bool, float*,
+                         float*, int64_t);
+    static const Tile tiles[kGemmRows] = {gemm_tile_avx512<VW, 1>, gemm_tile_avx512<VW, 2>, gemm_tile_avx512<VW, 3>,
+                                          gemm_tile_avx512<VW, 4>, gemm_tile_avx512<VW, 5>, gemm_tile_avx512<VW, 6>};
+    constexpr int64_t kc = 1024;  // k block: 6 x rows of it are 24 KiB, half of L1
+    const int64_t n_ct = (w1 - w0) / 4;
+    static thread_local std::vector<float> park;
+    if (k > kc && (int64_t)park.size() < n_ct * kGemmRows * 4 * 16) park.resize((size_t)(n_ct * kGemmRows * 4 * 16));
+    for (int64_t r = x0; r < x1; r += kGemmRows) {
+        const int rx = (int)std::min<int64_t>(kGemmRows, x1 - r);
+        const Tile tile = tiles[rx - 1];
+        for (int64_t kb = 0; kb < k; kb += kc) {
+            const int64_t ke = std::min(k, kb + kc);
+            for (int64_t ct = 0; ct < n_ct; ct++) {
+                const int64_t c = w0 + 4 * ct;
+                tile(x + r * k, k, w + c * k, k, kb, ke, kb == 0, ke == k,
+                     k > kc ? park.data() + ct * kGemmRows * 4 * 16 : nullptr, y + r * n + c, n);
+            }
+        }
+    }
+}
+
+typedef void (*GemmBlockFn)(const float* x, const void* w, int64_t k, int64_t n, int64_t x0, int64_t x1, int64_t w0,
+                            int64_t w1, float* y);
+template <class VW>
+void gemm_block_avx512_v(const float* x, const void* w, int64_t k, int64_t n, int64_t x0, int64_t x1, int64_t w0,
+                         int64_t w1, float* y) {
+    gemm_block_avx512<VW>(x, (const typename VW::T*)w, k, n, x0, x1, w0, w1, y);
+}
+
+// One x row against 8 weight rows (generation): twice the loads in flight of the 4-wide tile, and the same
+// per-output sums (each output keeps its own accumulator and reduction), so results match the tile's.
+template <class VW>
+void row8_avx512(const float* x, const void* w, int64_t ldw, int64_t k, float* y) {
+    tile_avx512_fixed<V16F32, VW, 1, 8>(x, k, (const typename VW::T*)w, ldw, k, y, 1);
+}
+
+// ggml's reduction of four 16-lane accumulators: (a0+a2)+(a1+a3), then across lanes.
+inline float hsum4_avx512(const __m512* a) {
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3])));
 }
 
 // One output in the order of ggml's vec_dot (the path llama.cpp's AVX-512 build takes when its tiled GEMM
@@ -1348,6 +1429,26 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
         });
         return;
     }
+#if FABRIC_X86
+    if (has_avx512() && m >= 2 && k % 16 == 0 && n % 4 == 0) {
+        // Task = 96 x rows by 64 weight rows (128 KiB of F16 for k = 1024, kept in L2 and re-read once per 6 x
+        // rows; each 6 x rows stay in L1 while the 64 weight rows stream past).
+        GemmBlockFn gemm = wtype == FABRIC_TYPE_F32    ? gemm_block_avx512_v<V16F32>
+                           : wtype == FABRIC_TYPE_F16  ? gemm_block_avx512_v<V16F16>
+                                                       : gemm_block_avx512_v<V16BF16>;
+        const int64_t gxb = 16 * kGemmRows;
+        const int64_t gwb = 64;
+        const int64_t g_nwb = (n + gwb - 1) / gwb, g_nxb = (m + gxb - 1) / gxb;
+        parallel_for(g_nwb * g_nxb, 1, threads, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; t++) {
+                const int64_t w0 = (t % g_nwb) * gwb, w1 = std::min(n, w0 + gwb);
+                const int64_t x0 = (t / g_nwb) * gxb, x1 = std::min(m, x0 + gxb);
+                gemm((const float*)xd, w, k, n, x0, x1, w0, w1, y);
+            }
+        });
+        return;
+    }
+#endif
     struct Ctx {
         TileFn tile;
         Row8Fn row8;
