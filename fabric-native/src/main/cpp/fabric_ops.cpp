@@ -650,6 +650,14 @@ void to_f16_avx512(const float* x, int64_t n, uint16_t* y) {
     for (; i < n; i++) y[i] = f32_to_f16(x[i]);
 }
 
+// y = x rounded to F16 and widened back (to_f16_avx512 then the exact widening, in one pass)
+void round_f16_avx512(const float* x, int64_t n, float* y) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) y[i] = f16_to_f32(f32_to_f16(x[i]));
+}
+
 float dot_f32_avx512(const float* a, const float* b, int64_t n) {
     __m512 acc = _mm512_setzero_ps();
     int64_t i = 0;
@@ -1390,6 +1398,16 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     std::vector<float> xr;
     const void* xd = x;
     const bool simd = variant() != V_GENERIC;
+#if FABRIC_X86
+    if (wtype == FABRIC_TYPE_F16 && has_avx512()) {
+        // one pass, into a buffer kept by the calling thread (a fresh one per call costs page faults)
+        static thread_local std::vector<float> keep;
+        if ((int64_t)keep.size() < m * k) keep.resize((size_t)(m * k));
+        float* xf = keep.data();
+        parallel_for(m * k, kGrain, threads, [&](int64_t b, int64_t e) { round_f16_avx512(x + b, e - b, xf + b); });
+        xd = xf;
+    } else
+#endif
     if (wtype != FABRIC_TYPE_F32) {
         xh.resize((size_t)(m * k));
         fabric_convert_f32(x, m * k, wtype, xh.data(), threads);
