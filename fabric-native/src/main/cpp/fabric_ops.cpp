@@ -221,6 +221,7 @@ constexpr int64_t kGrain = 1 << 14;
 // Kernel variants, best last: chosen from the CPU's features, capped by fabric_ops_set_variant (tests).
 enum { V_GENERIC = 0, V_AVX2 = 1, V_AVX512 = 2 };
 int g_variant_cap = V_AVX512;
+int g_attention_rowwise = 0;  // fabric_ops_set_attention_rowwise
 
 int cpu_best_variant() {
 #if FABRIC_X86
@@ -1279,6 +1280,12 @@ const char* fabric_ops_variant(void) {
 
 int32_t fabric_ops_best_variant(void) { return cpu_best_variant(); }
 
+int32_t fabric_ops_set_attention_rowwise(int32_t on) {
+    const int32_t was = g_attention_rowwise;
+    g_attention_rowwise = on != 0;
+    return was;
+}
+
 int32_t fabric_ops_set_variant(int32_t cap) {
     g_variant_cap = std::max<int32_t>(V_GENERIC, std::min<int32_t>(cap, V_AVX512));
     return variant();
@@ -1546,7 +1553,7 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
                          int64_t q_pos0, float scale, float* out, int32_t threads) {
     const int64_t group = n_head / n_head_kv;
 #if FABRIC_X86
-    if (kv_type == FABRIC_TYPE_F16 && has_avx512() && fa16_group_for(head_dim, 1)) {
+    if (kv_type == FABRIC_TYPE_F16 && has_avx512() && fa16_group_for(head_dim, 1) && !g_attention_rowwise) {
         // one task = up to kFaLanes heads of a KV group at one query position; the last positions (the
         // most keys) first, so the short tasks fill the end
         const int64_t packs = (group + kFaLanes - 1) / kFaLanes, per_row = n_head_kv * packs;
