@@ -803,6 +803,91 @@ void fa16_row_avx512(const uint16_t* qh, const uint16_t* kc, const uint16_t* vc,
     }
 }
 
+// expf of 16 lanes with the arithmetic of glibc's expf (2.27 and later, built with FMA: the algorithm of
+// ARM's optimized-routines): x/ln2 * 32 = k + r, 2^(k/32) from a 32-entry table of 2^(i/32) (bits less
+// i << 47, so that adding k << 47 scales by 2^(k >> 5)), 2^(r/32) by a cubic in r, all in double, one rounding
+// to float at the end. Lanes with |x| >= 88 (overflow, underflow, -inf, NaN) are left to libm's expf.
+// The attention softmax uses it only after expf_vec_agrees() has checked it against this process's libm.
+struct ExpfTable {
+    alignas(64) uint64_t t[32] = {
+        0x3ff0000000000000ULL, 0x3fefd9b0d3158574ULL, 0x3fefb5586cf9890fULL, 0x3fef9301d0125b51ULL,
+        0x3fef72b83c7d517bULL, 0x3fef54873168b9aaULL, 0x3fef387a6e756238ULL, 0x3fef1e9df51fdee1ULL,
+        0x3fef06fe0a31b715ULL, 0x3feef1a7373aa9cbULL, 0x3feedea64c123422ULL, 0x3feece086061892dULL,
+        0x3feebfdad5362a27ULL, 0x3feeb42b569d4f82ULL, 0x3feeab07dd485429ULL, 0x3feea47eb03a5585ULL,
+        0x3feea09e667f3bcdULL, 0x3fee9f75e8ec5f74ULL, 0x3feea11473eb0187ULL, 0x3feea589994cce13ULL,
+        0x3feeace5422aa0dbULL, 0x3feeb737b0cdc5e5ULL, 0x3feec49182a3f090ULL, 0x3feed503b23e255dULL,
+        0x3feee89f995ad3adULL, 0x3feeff76f2fb5e47ULL, 0x3fef199bdd85529cULL, 0x3fef3720dcef9069ULL,
+        0x3fef5818dcfba487ULL, 0x3fef7c97337b9b5fULL, 0x3fefa4afa2a490daULL, 0x3fefd0765b6e4540ULL};
+};
+
+inline __m256 expf8_glibc_avx512(__m256 x) {
+    static const ExpfTable tab;
+    const __m512i t0 = _mm512_load_si512(tab.t), t1 = _mm512_load_si512(tab.t + 8);
+    const __m512i t2 = _mm512_load_si512(tab.t + 16), t3 = _mm512_load_si512(tab.t + 24);
+    const __m512d inv_ln2_n = _mm512_set1_pd(0x1.71547652b82fep+5), shift = _mm512_set1_pd(0x1.8p+52);
+    const __m512d xd = _mm512_cvtps_pd(x);
+    const __m512d z = _mm512_fmadd_pd(inv_ln2_n, xd, shift);
+    const __m512i ki = _mm512_castpd_si512(z);
+    const __m512d kd = _mm512_sub_pd(z, shift);
+    const __m512d r = _mm512_fmsub_pd(inv_ln2_n, xd, kd);
+    const __m512i lo = _mm512_permutex2var_epi64(t0, ki, t1), hi = _mm512_permutex2var_epi64(t2, ki, t3);
+    const __mmask8 upper = _mm512_test_epi64_mask(ki, _mm512_set1_epi64(16));
+    const __m512i t = _mm512_add_epi64(_mm512_mask_blend_epi64(upper, lo, hi), _mm512_slli_epi64(ki, 47));
+    const __m512d p = _mm512_fmadd_pd(_mm512_set1_pd(0x1.c6af84b912394p-20), r, _mm512_set1_pd(0x1.ebfce50fac4f3p-13));
+    const __m512d r2 = _mm512_mul_pd(r, r);
+    const __m512d q = _mm512_fmadd_pd(r, _mm512_set1_pd(0x1.62e42ff0c52d6p-6), _mm512_set1_pd(1.0));
+    const __m512d y = _mm512_mul_pd(_mm512_fmadd_pd(p, r2, q), _mm512_castsi512_pd(t));
+    return _mm512_cvtpd_ps(y);
+}
+
+inline __m512 expf16_glibc_avx512(__m512 x) {
+    const __m512 lo = _mm512_castps256_ps512(expf8_glibc_avx512(_mm512_castps512_ps256(x)));
+    __m512 e = _mm512_insertf32x8(lo, expf8_glibc_avx512(_mm512_extractf32x8_ps(x, 1)), 1);
+    const __mmask16 special = _mm512_cmp_ps_mask(_mm512_abs_ps(x), _mm512_set1_ps(88.0f), _CMP_NLT_UQ);
+    if (special) {
+        alignas(64) float xs[16], es[16];
+        _mm512_store_ps(xs, x);
+        _mm512_store_ps(es, e);
+        for (int i = 0; i < 16; i++)
+            if (special >> i & 1) es[i] = expf(xs[i]);
+        e = _mm512_load_ps(es);
+    }
+    return e;
+}
+
+// Whether expf16_glibc_avx512 gives libm's bits here: a sweep of [-104, 0] (the softmax's arguments are never
+// positive) through every exponent, plus the ends. Checked once per process.
+bool expf_vec_agrees() {
+    static const bool ok = [] {
+        alignas(64) float xs[16];
+        int n = 0;
+        auto check = [&]() {
+            const __m512 e = expf16_glibc_avx512(_mm512_load_ps(xs));
+            alignas(64) float es[16];
+            _mm512_store_ps(es, e);
+            for (int i = 0; i < 16; i++) {
+                const float want = expf(xs[i]);
+                if (memcmp(&want, es + i, 4) != 0) return false;
+            }
+            return true;
+        };
+        uint32_t u = 0x80000000u;  // -0
+        for (int i = 0; u <= 0xc2d00000u; i++, u += 0x3f1u) {  // to -104, 4.3M steps of ~1000 ulps
+            memcpy(xs + n, &u, 4);
+            if (++n == 16) {
+                if (!check()) return false;
+                n = 0;
+            }
+            if (i > 70000) break;
+        }
+        const float ends[16] = {-0.0f, 0.0f, -1e-30f, -1e-7f, -0.5f, -1.0f, -87.9f, -88.0f, -88.5f, -103.0f, -103.5f, -104.0f,
+                                -INFINITY, -200.0f, -0x1.9fe368p6f, -0x1.9d1d9ep6f};
+        memcpy(xs, ends, sizeof(xs));
+        return check();
+    }();
+    return ok;
+}
+
 // acc[l] = f16(v_j * w[l][j] + acc[l]) for keys j in [j0, j1), L heads sharing each V row (the V-sum step of
 // fa16_row_avx512); the sums stay in registers for the whole run.
 template <int NV, int L>
@@ -902,30 +987,60 @@ void fa16_group_avx512(const uint16_t* const* qh, const uint16_t* kc, const uint
         }
     }
     // pass 2: the online-softmax recurrence; s[j] becomes the V weight vs, and the keys where the running
-    // maximum moved (the V sum is rescaled there) are listed in rpos with their factor in ms
+    // maximum moved (the V sum is rescaled there) are listed in rpos with their factor in ms. With the
+    // vector expf: the running maximum before each key first (ms holds it), then both exponentials of the
+    // recurrence (expf(mx - sj) where sj raises the maximum, else expf(sj - mx)) 16 keys at a time.
     float sum[L];
     int64_t nres[L];
+    const bool vexp = expf_vec_agrees();
     for (int l = 0; l < L; l++) {
-        float mx = -INFINITY, sm = 0.0f;
         float* sl = s[l];
         float* msl = ms[l];
         int32_t* rp = rpos + (int64_t)l * visible;
         int64_t nr = 0;
-        for (int64_t j = 0; j < visible; j++) {
-            const float sj = sl[j];
-            float m = 1.0f, vs = 1.0f;
-            if (sj > mx) {
-                m = expf(mx - sj);
-                mx = sj;
+        float sm = 0.0f;
+        if (vexp) {
+            float mx = -INFINITY;
+            for (int64_t j = 0; j < visible; j++) {
+                msl[j] = mx;
+                const float sj = sl[j];
+                mx = sj > mx ? sj : mx;
+            }
+            for (int64_t j = 0; j < visible; j += 16) {
+                const __mmask16 in = (__mmask16)(visible - j >= 16 ? 0xffff : (1u << (visible - j)) - 1);
+                const __m512 sj = _mm512_maskz_loadu_ps(in, sl + j), mx = _mm512_maskz_loadu_ps(in, msl + j);
+                const __mmask16 up = _mm512_mask_cmp_ps_mask(in, sj, mx, _CMP_GT_OQ);
+                const __m512 e = expf16_glibc_avx512(_mm512_mask_blend_ps(up, _mm512_sub_ps(sj, mx), _mm512_sub_ps(mx, sj)));
+                const __m512 one = _mm512_set1_ps(1.0f);
+                _mm512_mask_storeu_ps(sl + j, in, _mm512_mask_blend_ps(up, e, one));
+                _mm512_mask_storeu_ps(msl + j, in, _mm512_mask_blend_ps(up, one, e));
+            }
+            for (int64_t j = 0; j < visible; j++) {
+                const float m = msl[j];
+                sm = fmaf(sm, m, sl[j]);
                 if (m != 1.0f) {
                     rp[nr] = (int32_t)j;
-                    msl[nr++] = m;
+                    msl[nr++] = m;  // nr <= j: overwrites only factors already read
                 }
-            } else {
-                vs = expf(sj - mx);
             }
-            sl[j] = vs;
-            sm = fmaf(sm, m, vs);
+        } else {
+            float mx = -INFINITY;
+            for (int64_t j = 0; j < visible; j++) {
+                const float sj = sl[j];
+                float m = 1.0f, vs = 1.0f;
+                if (sj > mx) {
+                    m = expf(mx - sj);
+                    mx = sj;
+                    if (m != 1.0f) {
+                        rp[nr] = (int32_t)j;
+                        msl[nr++] = m;
+                    }
+                } else {
+                    vs = expf(sj - mx);
+                }
+                sl[j] = vs;
+                sm = fmaf(sm, m, vs);
+            }
         }
         sum[l] = sm;
         nres[l] = nr;
@@ -1519,16 +1634,38 @@ void fabric_op_rope(const float* x, int64_t n_tokens, int64_t n_head, int64_t he
                     const int32_t* pos, float theta_base, int32_t mode, float* y, int32_t threads) {
     const float theta_scale = powf(theta_base, -2.0f / (float)n_rot);
     const int64_t half = n_rot / 2;
-    parallel_for(n_tokens, 1, threads, [&](int64_t b, int64_t e) {
-        std::vector<float> cs((size_t)n_rot);
-        for (int64_t t = b; t < e; t++) {
-            // angles pos * theta_scale^i by repeated multiplication in float, as ggml's rope cache does
-            float theta = (float)pos[t];
-            for (int64_t i = 0; i < half; i++) {
-                cs[2 * i] = cosf(theta);
-                cs[2 * i + 1] = sinf(theta);
-                theta *= theta_scale;
+    // cos/sin per token and pair. A forward pass ropes q and k of every layer at the same positions, so the
+    // calling thread keeps the last table and reuses it when positions, n_rot and base are the same.
+    struct Table {
+        std::vector<int32_t> pos;
+        int64_t n_rot = 0;
+        float base = 0.0f;
+        std::vector<float> cs;
+    };
+    static thread_local Table tab;
+    if (tab.n_rot != n_rot || tab.base != theta_base || (int64_t)tab.pos.size() != n_tokens ||
+        memcmp(tab.pos.data(), pos, (size_t)n_tokens * sizeof(int32_t)) != 0) {
+        tab.pos.assign(pos, pos + n_tokens);
+        tab.n_rot = n_rot;
+        tab.base = theta_base;
+        tab.cs.resize((size_t)(n_tokens * n_rot));
+        float* cs = tab.cs.data();
+        parallel_for(n_tokens, 16, threads, [&](int64_t b, int64_t e) {
+            for (int64_t t = b; t < e; t++) {
+                // angles pos * theta_scale^i by repeated multiplication in float, as ggml's rope cache does
+                float theta = (float)pos[t];
+                for (int64_t i = 0; i < half; i++) {
+                    cs[t * n_rot + 2 * i] = cosf(theta);
+                    cs[t * n_rot + 2 * i + 1] = sinf(theta);
+                    theta *= theta_scale;
+                }
             }
+        });
+    }
+    const float* table = tab.cs.data();
+    parallel_for(n_tokens, 1, threads, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; t++) {
+            const float* cs = table + t * n_rot;
             for (int64_t h = 0; h < n_head; h++) {
                 const float* xh = x + (t * n_head + h) * head_dim;
                 float* yh = y + (t * n_head + h) * head_dim;
