@@ -923,7 +923,7 @@ void fa16_vsum_avx512(__m512 (*accp)[NV], const uint16_t* vc, int64_t stride, in
 // fa16_row_avx512 in the same order; sharing the K/V loads and keeping L independent V-sum chains in flight
 // is what makes it faster (the one-row kernel waits on each key's score, expf and F16 rounding in turn).
 // A V-sum rescale by exactly 1 is skipped: the sum holds F16 values, which x * 1 and rounding leave as they
-// are. scratch: 2 * L * visible floats, rpos: L * visible.
+// are. scratch: 3 * L * visible floats, rpos: L * visible.
 template <int NV, int L>
 void fa16_group_avx512(const uint16_t* const* qh, const uint16_t* kc, const uint16_t* vc, int64_t stride,
                        int64_t visible, int64_t hd, float scale, float* const* o, float* scratch, int32_t* rpos) {
@@ -933,9 +933,11 @@ void fa16_group_avx512(const uint16_t* const* qh, const uint16_t* kc, const uint
     auto round16 = [](__m512 x) { return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); };
     float* s[L];
     float* ms[L];
+    float* rms[L];
     for (int l = 0; l < L; l++) {
-        s[l] = scratch + (int64_t)l * 2 * visible;
+        s[l] = scratch + (int64_t)l * 3 * visible;
         ms[l] = s[l] + visible;
+        rms[l] = ms[l] + visible;
     }
     // pass 1: scores (into s), in dot_f16_ggml_avx512's order
     __m512 q[L][NV];
@@ -1000,28 +1002,35 @@ void fa16_group_avx512(const uint16_t* const* qh, const uint16_t* kc, const uint
         int64_t nr = 0;
         float sm = 0.0f;
         if (vexp) {
-            float mx = -INFINITY;
-            for (int64_t j = 0; j < visible; j++) {
-                msl[j] = mx;
-                const float sj = sl[j];
-                mx = sj > mx ? sj : mx;
-            }
+            // running maximum before each key: a max-scan over 16 keys at a time (max_ps(newer, older) keeps
+            // the older on ties, as "sj > mx" does; NaN scores never raise it, so they enter as -inf)
+            __m512 carry = _mm512_set1_ps(-INFINITY);
+            const __m512i prev = _mm512_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
             for (int64_t j = 0; j < visible; j += 16) {
                 const __mmask16 in = (__mmask16)(visible - j >= 16 ? 0xffff : (1u << (visible - j)) - 1);
-                const __m512 sj = _mm512_maskz_loadu_ps(in, sl + j), mx = _mm512_maskz_loadu_ps(in, msl + j);
-                const __mmask16 up = _mm512_mask_cmp_ps_mask(in, sj, mx, _CMP_GT_OQ);
-                const __m512 e = expf16_glibc_avx512(_mm512_mask_blend_ps(up, _mm512_sub_ps(sj, mx), _mm512_sub_ps(mx, sj)));
+                const __m512 sj = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), in, sl + j);
+                __m512 v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(sj, sj, _CMP_UNORD_Q), sj, _mm512_set1_ps(-INFINITY));
+                const __m512 ninf = _mm512_set1_ps(-INFINITY);
+                v = _mm512_max_ps(v, _mm512_mask_permutexvar_ps(ninf, 0xfffe, _mm512_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14), v));
+                v = _mm512_max_ps(v, _mm512_mask_permutexvar_ps(ninf, 0xfffc, _mm512_setr_epi32(0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13), v));
+                v = _mm512_max_ps(v, _mm512_mask_permutexvar_ps(ninf, 0xfff0, _mm512_setr_epi32(0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), v));
+                v = _mm512_max_ps(v, _mm512_mask_permutexvar_ps(ninf, 0xff00, _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7), v));
+                v = _mm512_max_ps(v, carry);  // inclusive maximum through each key
+                // before key j: the inclusive maximum one key back (the carry for the first)
+                const __m512 before = _mm512_mask_permutexvar_ps(carry, 0xfffe, prev, v);
+                carry = _mm512_permutexvar_ps(_mm512_set1_epi32(15), v);
+                const __mmask16 up = _mm512_mask_cmp_ps_mask(in, sj, before, _CMP_GT_OQ);
+                const __m512 e = expf16_glibc_avx512(
+                        _mm512_mask_blend_ps(up, _mm512_sub_ps(sj, before), _mm512_sub_ps(before, sj)));
                 const __m512 one = _mm512_set1_ps(1.0f);
                 _mm512_mask_storeu_ps(sl + j, in, _mm512_mask_blend_ps(up, e, one));
                 _mm512_mask_storeu_ps(msl + j, in, _mm512_mask_blend_ps(up, one, e));
-            }
-            for (int64_t j = 0; j < visible; j++) {
-                const float m = msl[j];
-                sm = fmaf(sm, m, sl[j]);
-                if (m != 1.0f) {
-                    rp[nr] = (int32_t)j;
-                    msl[nr++] = m;  // nr <= j: overwrites only factors already read
-                }
+                // keys that rescale: where the maximum rose and the factor is not exactly 1
+                const __mmask16 res = _mm512_mask_cmp_ps_mask(up, e, one, _CMP_NEQ_UQ);
+                _mm512_mask_compressstoreu_epi32(rp + nr, res, _mm512_add_epi32(_mm512_set1_epi32((int32_t)j),
+                        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)));
+                _mm512_mask_compressstoreu_ps(rms[l] + nr, res, e);
+                nr += __builtin_popcount(res);
             }
         } else {
             float mx = -INFINITY;
@@ -1033,7 +1042,7 @@ void fa16_group_avx512(const uint16_t* const* qh, const uint16_t* kc, const uint
                     mx = sj;
                     if (m != 1.0f) {
                         rp[nr] = (int32_t)j;
-                        msl[nr++] = m;
+                        rms[l][nr++] = m;
                     }
                 } else {
                     vs = expf(sj - mx);
@@ -1044,6 +1053,13 @@ void fa16_group_avx512(const uint16_t* const* qh, const uint16_t* kc, const uint
         }
         sum[l] = sm;
         nres[l] = nr;
+    }
+    if (vexp) {
+        // the denominators, sum = fmaf(sum, ms, vs) key by key, the heads' chains side by side
+        for (int l = 0; l < L; l++) sum[l] = 0.0f;
+        for (int64_t j = 0; j < visible; j++)
+#pragma GCC unroll 16
+            for (int l = 0; l < L; l++) sum[l] = fmaf(sum[l], ms[l][j], s[l][j]);
     }
     // pass 3: the F16-rounded V sums, in runs of keys between rescales
     __m512 acc[L][NV];
@@ -1063,7 +1079,7 @@ void fa16_group_avx512(const uint16_t* const* qh, const uint16_t* kc, const uint
 #pragma GCC unroll 16
         for (int l = 0; l < L; l++)
             if (cur[l] < nres[l] && rpos[(int64_t)l * visible + cur[l]] == j) {
-                const __m512 m = _mm512_set1_ps(ms[l][cur[l]++]);
+                const __m512 m = _mm512_set1_ps(rms[l][cur[l]++]);
 #pragma GCC unroll 8
                 for (int v = 0; v < NV; v++) acc[l][v] = round16(_mm512_mul_ps(acc[l][v], m));
             }
@@ -1698,7 +1714,7 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
             static thread_local std::vector<float> scratch;
             static thread_local std::vector<uint16_t> qbuf;
             static thread_local std::vector<int32_t> rpos;
-            if ((int64_t)scratch.size() < 2 * kFaLanes * n_kv) scratch.resize((size_t)(2 * kFaLanes * n_kv));
+            if ((int64_t)scratch.size() < 3 * kFaLanes * n_kv) scratch.resize((size_t)(3 * kFaLanes * n_kv));
             if ((int64_t)rpos.size() < kFaLanes * n_kv) rpos.resize((size_t)(kFaLanes * n_kv));
             if ((int64_t)qbuf.size() < kFaLanes * head_dim) qbuf.resize((size_t)(kFaLanes * head_dim));
             for (int64_t task = b; task < e; task++) {
