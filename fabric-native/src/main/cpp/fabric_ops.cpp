@@ -706,6 +706,47 @@ inline __m512 exp_ggml_avx512(__m512 x) {
     return _mm512_mask_blend_ps(out_of_range, r, limit);
 }
 
+// NEOX rope of one head over the full groups of 16 pairs (x0 = x[i], x1 = x[i + half]); cs holds cos then
+// sin per pair. Same roundings as the scalar loop: x0*c - x1*s and x0*s + x1*c with the x0 product fused.
+// Returns how many pairs it did.
+int64_t rope_neox_avx512(const float* x, const float* cs, int64_t half, float* y) {
+    int64_t i = 0;
+    for (; i + 16 <= half; i += 16) {
+        const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + half + i);
+        const __m512 c = _mm512_loadu_ps(cs + i), s = _mm512_loadu_ps(cs + half + i);
+        _mm512_storeu_ps(y + i, _mm512_fmsub_ps(x0, c, _mm512_mul_ps(x1, s)));
+        _mm512_storeu_ps(y + half + i, _mm512_fmadd_ps(x0, s, _mm512_mul_ps(x1, c)));
+    }
+    return i;
+}
+
+// Sums of squares of 8 rows at once, one row per double lane: lane l adds (double)(x[l][i] * x[l][i]) for i in
+// order, the scalar loop's sequence for each row, with the 8 chains side by side.
+void sumsq8_avx512(const float* x, int64_t n, double* out) {
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)n));
+    __m512d sum = _mm512_setzero_pd();
+    for (int64_t i = 0; i < n; i++) {
+        const __m256 v = _mm256_i32gather_ps(x + i, idx, 4);
+        sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm256_mul_ps(v, v)));
+    }
+    _mm512_storeu_pd(out, sum);
+}
+
+// y = a op b elementwise over n values (op: 0 add, 1 mul)
+template <int OP>
+void binary_avx512(const float* a, const float* b, int64_t n, float* y) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 u = _mm512_loadu_ps(a + i), v = _mm512_loadu_ps(b + i);
+        _mm512_storeu_ps(y + i, OP == 0 ? _mm512_add_ps(u, v) : _mm512_mul_ps(u, v));
+    }
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        const __m512 u = _mm512_maskz_loadu_ps(m, a + i), v = _mm512_maskz_loadu_ps(m, b + i);
+        _mm512_mask_storeu_ps(y + i, m, OP == 0 ? _mm512_add_ps(u, v) : _mm512_mul_ps(u, v));
+    }
+}
+
 // y = silu(g) * u over the full groups of 16 of a row; returns how many values it wrote.
 int64_t swiglu_avx512(const float* g, const float* u, int64_t n, float* y) {
     int64_t i = 0;
@@ -1634,14 +1675,29 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
 }
 
 void fabric_op_rms_norm(const float* x, int64_t rows, int64_t n, float eps, float* y, int32_t threads) {
-    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; r++) {
-            const float* xr = x + r * n;
-            double sum = 0.0;
-            for (int64_t i = 0; i < n; i++) sum += (double)(xr[i] * xr[i]);
-            const float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
-            float* yr = y + r * n;
-            for (int64_t i = 0; i < n; i++) yr[i] = xr[i] * scale;
+    const int64_t grain = (std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)) + 7) / 8 * 8;
+    parallel_for(rows, grain, threads, [&](int64_t b, int64_t e) {
+        double sums[8];
+        for (int64_t r0 = b; r0 < e; r0 += 8) {
+            const int64_t r1 = std::min(e, r0 + 8);
+            bool have = false;
+#if FABRIC_X86
+            // 8 rows' sums at a time (n < 2^28 keeps the gather offsets in int32)
+            if (r1 - r0 == 8 && has_avx512() && n < (1 << 28)) {
+                sumsq8_avx512(x + r0 * n, n, sums);
+                have = true;
+            }
+#endif
+            for (int64_t r = r0; r < r1; r++) {
+                const float* xr = x + r * n;
+                double sum = 0.0;
+                if (have) sum = sums[r - r0];
+                else
+                    for (int64_t i = 0; i < n; i++) sum += (double)(xr[i] * xr[i]);
+                const float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
+                float* yr = y + r * n;
+                for (int64_t i = 0; i < n; i++) yr[i] = xr[i] * scale;
+            }
         }
     });
 }
@@ -1671,8 +1727,8 @@ void fabric_op_rope(const float* x, int64_t n_tokens, int64_t n_head, int64_t he
                 // angles pos * theta_scale^i by repeated multiplication in float, as ggml's rope cache does
                 float theta = (float)pos[t];
                 for (int64_t i = 0; i < half; i++) {
-                    cs[t * n_rot + 2 * i] = cosf(theta);
-                    cs[t * n_rot + 2 * i + 1] = sinf(theta);
+                    cs[t * n_rot + i] = cosf(theta);
+                    cs[t * n_rot + half + i] = sinf(theta);
                     theta *= theta_scale;
                 }
             }
@@ -1685,10 +1741,14 @@ void fabric_op_rope(const float* x, int64_t n_tokens, int64_t n_head, int64_t he
             for (int64_t h = 0; h < n_head; h++) {
                 const float* xh = x + (t * n_head + h) * head_dim;
                 float* yh = y + (t * n_head + h) * head_dim;
-                for (int64_t i = 0; i < half; i++) {
+                int64_t i = 0;
+#if FABRIC_X86
+                if (mode == FABRIC_ROPE_NEOX && has_avx512()) i = rope_neox_avx512(xh, cs, half, yh);
+#endif
+                for (; i < half; i++) {
                     const int64_t i0 = mode == FABRIC_ROPE_NEOX ? i : 2 * i;
                     const int64_t i1 = mode == FABRIC_ROPE_NEOX ? i + half : 2 * i + 1;
-                    const float c = cs[2 * i], s = cs[2 * i + 1];
+                    const float c = cs[i], s = cs[half + i];
                     const float x0 = xh[i0], x1 = xh[i1];
                     // x0*c - x1*s and x0*s + x1*c with the x0 product fused, as ggml's FMA build rounds them
                     yh[i0] = fmaf(x0, c, -(x1 * s));
@@ -1837,6 +1897,12 @@ void fabric_op_add(const float* a, int64_t rows, int64_t n, const float* b, int6
     parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; r++) {
             const float* br = b + (r % b_rows) * n;
+#if FABRIC_X86
+            if (has_avx512()) {
+                binary_avx512<0>(a + r * n, br, n, y + r * n);
+                continue;
+            }
+#endif
             for (int64_t i = 0; i < n; i++) y[r * n + i] = a[r * n + i] + br[i];
         }
     });
@@ -1847,6 +1913,12 @@ void fabric_op_mul(const float* a, int64_t rows, int64_t n, const float* b, int6
     parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; r++) {
             const float* br = b + (r % b_rows) * n;
+#if FABRIC_X86
+            if (has_avx512()) {
+                binary_avx512<1>(a + r * n, br, n, y + r * n);
+                continue;
+            }
+#endif
             for (int64_t i = 0; i < n; i++) y[r * n + i] = a[r * n + i] * br[i];
         }
     });
