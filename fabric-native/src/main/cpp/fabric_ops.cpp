@@ -721,15 +721,35 @@ int64_t rope_neox_avx512(const float* x, const float* cs, int64_t half, float* y
 }
 
 // Sums of squares of 8 rows at once, one row per double lane: lane l adds (double)(x[l][i] * x[l][i]) for i in
-// order, the scalar loop's sequence for each row, with the 8 chains side by side.
+// order, the scalar loop's sequence for each row, with the 8 chains side by side (8x8 blocks transposed in
+// registers; the last n % 8 elements of each row in scalar code, in order).
 void sumsq8_avx512(const float* x, int64_t n, double* out) {
-    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)n));
     __m512d sum = _mm512_setzero_pd();
-    for (int64_t i = 0; i < n; i++) {
-        const __m256 v = _mm256_i32gather_ps(x + i, idx, 4);
-        sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm256_mul_ps(v, v)));
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v[8];
+        for (int l = 0; l < 8; l++) {
+            const __m256 u = _mm256_loadu_ps(x + l * n + i);
+            v[l] = _mm256_mul_ps(u, u);
+        }
+        // 8x8 transpose: t[j] lane l = v[l] lane j
+        const __m256 a0 = _mm256_unpacklo_ps(v[0], v[1]), a1 = _mm256_unpackhi_ps(v[0], v[1]);
+        const __m256 a2 = _mm256_unpacklo_ps(v[2], v[3]), a3 = _mm256_unpackhi_ps(v[2], v[3]);
+        const __m256 a4 = _mm256_unpacklo_ps(v[4], v[5]), a5 = _mm256_unpackhi_ps(v[4], v[5]);
+        const __m256 a6 = _mm256_unpacklo_ps(v[6], v[7]), a7 = _mm256_unpackhi_ps(v[6], v[7]);
+        const __m256 b0 = _mm256_shuffle_ps(a0, a2, _MM_SHUFFLE(1, 0, 1, 0)), b1 = _mm256_shuffle_ps(a0, a2, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 b2 = _mm256_shuffle_ps(a1, a3, _MM_SHUFFLE(1, 0, 1, 0)), b3 = _mm256_shuffle_ps(a1, a3, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 b4 = _mm256_shuffle_ps(a4, a6, _MM_SHUFFLE(1, 0, 1, 0)), b5 = _mm256_shuffle_ps(a4, a6, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 b6 = _mm256_shuffle_ps(a5, a7, _MM_SHUFFLE(1, 0, 1, 0)), b7 = _mm256_shuffle_ps(a5, a7, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 t[8] = {_mm256_permute2f128_ps(b0, b4, 0x20), _mm256_permute2f128_ps(b1, b5, 0x20),
+                             _mm256_permute2f128_ps(b2, b6, 0x20), _mm256_permute2f128_ps(b3, b7, 0x20),
+                             _mm256_permute2f128_ps(b0, b4, 0x31), _mm256_permute2f128_ps(b1, b5, 0x31),
+                             _mm256_permute2f128_ps(b2, b6, 0x31), _mm256_permute2f128_ps(b3, b7, 0x31)};
+        for (int j = 0; j < 8; j++) sum = _mm512_add_pd(sum, _mm512_cvtps_pd(t[j]));
     }
     _mm512_storeu_pd(out, sum);
+    for (int l = 0; l < 8; l++)
+        for (int64_t k = i; k < n; k++) out[l] += (double)(x[l * n + k] * x[l * n + k]);
 }
 
 // y = a op b elementwise over n values (op: 0 add, 1 mul)
@@ -1682,8 +1702,8 @@ void fabric_op_rms_norm(const float* x, int64_t rows, int64_t n, float eps, floa
             const int64_t r1 = std::min(e, r0 + 8);
             bool have = false;
 #if FABRIC_X86
-            // 8 rows' sums at a time (n < 2^28 keeps the gather offsets in int32)
-            if (r1 - r0 == 8 && has_avx512() && n < (1 << 28)) {
+            // 8 rows' sums at a time
+            if (r1 - r0 == 8 && has_avx512()) {
                 sumsq8_avx512(x + r0 * n, n, sums);
                 have = true;
             }
