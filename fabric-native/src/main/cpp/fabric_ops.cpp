@@ -1599,10 +1599,13 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     const bool simd = variant() != V_GENERIC;
 #if FABRIC_X86
     if (wtype == FABRIC_TYPE_F16 && has_avx512()) {
-        // one pass, into a buffer kept by the calling thread (a fresh one per call costs page faults)
+        // one pass, into a buffer kept by the calling thread (a fresh one per call costs page faults); only
+        // batches up to 16 MiB are kept
         static thread_local std::vector<float> keep;
-        if ((int64_t)keep.size() < m * k) keep.resize((size_t)(m * k));
-        float* xf = keep.data();
+        const bool big = m * k > (int64_t)4 << 20;
+        if (big) xr.resize((size_t)(m * k));
+        else if ((int64_t)keep.size() < m * k) keep.resize((size_t)(m * k));
+        float* xf = big ? xr.data() : keep.data();
         parallel_for(m * k, kGrain, threads, [&](int64_t b, int64_t e) { round_f16_avx512(x + b, e - b, xf + b); });
         xd = xf;
     } else

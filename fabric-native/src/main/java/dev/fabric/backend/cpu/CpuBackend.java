@@ -15,16 +15,6 @@ import org.bytedeco.javacpp.Pointer;
  */
 public final class CpuBackend implements Backend {
     private final int threads;
-    static final boolean PROF = Boolean.getBoolean("fabric.profile");
-    static final java.util.concurrent.ConcurrentHashMap<String, long[]> PT = new java.util.concurrent.ConcurrentHashMap<>();
-    static {
-        if (PROF) Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            PT.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]))
-                .forEach(e -> System.err.printf("PROF %-40s %10.1f ms %8d calls%n", e.getKey(), e.getValue()[0] / 1e6, e.getValue()[1]));
-        }));
-    }
-    static long t0() { return PROF ? System.nanoTime() : 0; }
-    static void t1(String k, long t) { if (PROF) { long d = System.nanoTime() - t; long[] a = PT.computeIfAbsent(k, z -> new long[2]); a[0] += d; a[1]++; } }
 
     /** A backend using {@code threads} threads per op (0: all cores). */
     public CpuBackend(int threads) {
@@ -124,18 +114,14 @@ public final class CpuBackend implements Backend {
         need(y, DType.F32, "matmul y");
         if (w.rank() != 2 || x.cols() != w.cols() || y.cols() != w.rows() || y.rows() != x.rows())
             throw shapes("matmul", x, w, y);
-        long t = t0();
         OpsNative.fabric_op_matmul(w.type().ggmlId(), w.address(), w.rows(), w.cols(), x.address(), x.rows(),
                 y.address(), threads);
-        t1("matmul " + w.type() + " m" + x.rows() + " n" + w.rows() + " k" + w.cols(), t);
     }
 
     @Override
     public void rms_norm(Tensor x, float eps, Tensor y) {
         sameF32("rms_norm", x, y);
-        long t = t0();
         OpsNative.fabric_op_rms_norm(x.address(), x.rows(), x.cols(), eps, y.address(), threads);
-        t1("rms_norm", t);
     }
 
     @Override
@@ -144,10 +130,8 @@ public final class CpuBackend implements Backend {
         need(pos, DType.I32, "rope pos");
         if (x.rank() != 3 || pos.numel() != x.dim(0) || nRot <= 0 || nRot > x.dim(2) || nRot % 2 != 0)
             throw shapes("rope (nRot " + nRot + ")", x, pos, y);
-        long t = t0();
         OpsNative.fabric_op_rope(x.address(), x.dim(0), x.dim(1), x.dim(2), nRot, pos.address(), thetaBase,
                 layout == RopeLayout.NEOX ? OpsNative.ROPE_NEOX : OpsNative.ROPE_NORMAL, y.address(), threads);
-        t1("rope", t);
     }
 
     @Override
@@ -158,10 +142,8 @@ public final class CpuBackend implements Backend {
         if (q.rank() != 3 || k.rank() != 3 || !Arrays.equals(k.shape(), v.shape()) || k.dim(2) != q.dim(2)
                 || q.dim(1) % k.dim(1) != 0 || nKv > k.dim(0) || qPos0 < 0 || qPos0 + q.dim(0) > nKv)
             throw shapes("attention (nKv " + nKv + ", qPos0 " + qPos0 + ")", q, k, out);
-        long t = t0();
         OpsNative.fabric_op_attention(q.address(), q.dim(0), q.dim(1), q.dim(2), k.type().ggmlId(), k.address(),
                 v.address(), nKv, k.dim(1), k.dim(1) * k.dim(2), qPos0, scale, out.address(), threads);
-        t1("attention", t);
     }
 
     @Override
@@ -174,33 +156,25 @@ public final class CpuBackend implements Backend {
     public void swiglu(Tensor gate, Tensor up, Tensor y) {
         sameF32("swiglu", gate, y);
         sameF32("swiglu", up, y);
-        long t = t0();
         OpsNative.fabric_op_swiglu(gate.address(), up.address(), y.rows(), y.cols(), y.address(), threads);
-        t1("swiglu", t);
     }
 
     @Override
     public void add(Tensor a, Tensor b, Tensor y) {
         broadcast("add", a, b, y);
-        long t = t0();
         OpsNative.fabric_op_add(a.address(), a.rows(), a.cols(), b.address(), b.rows(), y.address(), threads);
-        t1("add", t);
     }
 
     @Override
     public void mul(Tensor a, Tensor b, Tensor y) {
         broadcast("mul", a, b, y);
-        long t = t0();
         OpsNative.fabric_op_mul(a.address(), a.rows(), a.cols(), b.address(), b.rows(), y.address(), threads);
-        t1("mul", t);
     }
 
     @Override
     public void scale(Tensor a, float s, Tensor y) {
         sameF32("scale", a, y);
-        long t = t0();
         OpsNative.fabric_op_scale(a.address(), a.numel(), s, y.address(), threads);
-        t1("scale", t);
     }
 
     @Override
@@ -208,9 +182,7 @@ public final class CpuBackend implements Backend {
         need(src, DType.F32, "copy src");
         if (src.numel() != dst.numel() || dst.type() == DType.I32 || dst.type().isQuantized())
             throw shapes("copy (to F32, F16 or BF16 only)", src, dst);
-        long t = t0();
         OpsNative.fabric_convert_f32(src.address(), src.numel(), dst.type().ggmlId(), dst.address(), threads);
-        t1("copy", t);
     }
 
     @Override

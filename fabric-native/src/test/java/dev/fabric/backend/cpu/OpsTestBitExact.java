@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.fabric.backend.DType;
+import dev.fabric.backend.RopeLayout;
 import dev.fabric.backend.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +20,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * exactly, so its kernels (blocked, tiled, multi-threaded) must keep each output's floating-point operations:
  * matmul against a scalar emulation of the documented summation orders (the 16-lane FMA chain and its lane
  * reduction; ggml's vec_dot order where llama.cpp declines to tile), and the grouped attention kernel against
- * the one-row kernel (whose expf is libm's, which Java cannot reproduce). Equality is on raw float bits.
+ * the one-row kernel (whose expf is libm's, which Java cannot reproduce), and rope, rms_norm, add and mul
+ * against the portable C++ loops (the same per-element arithmetic, scalar). Equality is on raw float bits.
  */
 class OpsTestBitExact {
     private final List<Tensor> open = new ArrayList<>();
@@ -36,6 +38,7 @@ class OpsTestBitExact {
         open.forEach(Tensor::close);
         open.clear();
         OpsNative.fabric_ops_set_attention_rowwise(0);
+        OpsNative.fabric_ops_set_variant(OpsNative.VARIANT_AVX512);
     }
 
     private Tensor tensor(CpuBackend b, DType type, float[] data, long... shape) {
@@ -169,6 +172,57 @@ class OpsTestBitExact {
                 if (Float.floatToRawIntBits(outs[0][i]) != Float.floatToRawIntBits(outs[1][i]))
                     fail("shape " + java.util.Arrays.toString(s) + ": out[" + i + "] is " + outs[0][i]
                             + " grouped, " + outs[1][i] + " row by row");
+        }
+    }
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3})
+    void ropeNormAddMul_avx512EqualsPortable(int threads) {
+        // tokens, heads, head_dim, n_rot (pairs: 64, 32, 20, 24 - whole groups of 16 and tails)
+        int[][] ropeShapes = {{7, 4, 128, 128}, {5, 3, 80, 64}, {9, 2, 64, 40}, {3, 5, 48, 48}};
+        // rows, n (groups of 8 rows and leftovers, row lengths with and without a tail of 8)
+        int[][] normShapes = {{7, 128}, {16, 1024}, {19, 1024}, {8, 13}, {33, 40}, {1, 5}};
+        List<float[]> results = new ArrayList<>();
+        for (int variant : new int[] {OpsNative.VARIANT_AVX512, OpsNative.VARIANT_GENERIC}) {
+            OpsNative.fabric_ops_set_variant(variant);
+            CpuBackend b = new CpuBackend(threads);
+            Random data = new Random(11 + threads); // the same data for both variants
+            for (int[] s : ropeShapes)
+                for (RopeLayout layout : RopeLayout.values()) {
+                    int n = s[0], heads = s[1], d = s[2];
+                    Tensor x = tensor(b, DType.F32, random(data, n * heads * d, 3f), n, heads, d);
+                    int[] pos = new int[n];
+                    for (int i = 0; i < n; i++) pos[i] = 3 * i + 100;
+                    Tensor p = b.allocate(DType.I32, n);
+                    open.add(p);
+                    b.write(p, pos);
+                    Tensor y = b.allocate(DType.F32, n, heads, d);
+                    open.add(y);
+                    b.rope(x, p, s[3], 1_000_000f, layout, y);
+                    results.add(b.readFloats(y));
+                    b.rope(x, p, s[3], 10_000f, layout, x); // in place, another base
+                    results.add(b.readFloats(x));
+                }
+            for (int[] s : normShapes) {
+                int rows = s[0], n = s[1];
+                Tensor x = tensor(b, DType.F32, random(data, rows * n, 2f), rows, n);
+                Tensor w = tensor(b, DType.F32, random(data, n, 1f), 1, n);
+                Tensor other = tensor(b, DType.F32, random(data, rows * n, 1f), rows, n);
+                Tensor y = b.allocate(DType.F32, rows, n);
+                open.add(y);
+                b.rms_norm(x, 1e-6f, y);
+                results.add(b.readFloats(y));
+                b.mul(y, w, y);
+                results.add(b.readFloats(y));
+                b.add(y, other, y);
+                results.add(b.readFloats(y));
+            }
+        }
+        int half = results.size() / 2;
+        for (int i = 0; i < half; i++) {
+            float[] fast = results.get(i), plain = results.get(half + i);
+            for (int j = 0; j < fast.length; j++)
+                if (Float.floatToRawIntBits(fast[j]) != Float.floatToRawIntBits(plain[j]))
+                    fail("result " + i + " element " + j + ": AVX-512 " + fast[j] + ", portable " + plain[j]);
         }
     }
 }
