@@ -1651,13 +1651,12 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     }
 #if FABRIC_X86
     if (has_avx512() && m >= 2 && k % 16 == 0 && n % 4 == 0) {
-        // Task = 96 x rows by 64 weight rows (128 KiB of F16 for k = 1024, kept in L2 and re-read once per 6 x
+        // Task = 48 x rows by 64 weight rows (128 KiB of F16 for k = 1024, kept in L2 and re-read once per 6 x
         // rows; each 6 x rows stay in L1 while the 64 weight rows stream past).
         GemmBlockFn gemm = wtype == FABRIC_TYPE_F32    ? gemm_block_avx512_v<V16F32>
                            : wtype == FABRIC_TYPE_F16  ? gemm_block_avx512_v<V16F16>
                                                        : gemm_block_avx512_v<V16BF16>;
-        const int64_t gxb = 16 * kGemmRows;
-        const int64_t gwb = 64;
+        const int64_t gxb = 8 * kGemmRows, gwb = 64;
         const int64_t g_nwb = (n + gwb - 1) / gwb, g_nxb = (m + gxb - 1) / gxb;
         parallel_for(g_nwb * g_nxb, 1, threads, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; t++) {
