@@ -226,6 +226,7 @@ constexpr int64_t kGrain = 1 << 14;
 enum { V_GENERIC = 0, V_AVX2 = 1, V_AVX512 = 2 };
 constexpr int V_NEON = 1;  // on AArch64 the one SIMD level (NEON is part of the base architecture)
 int g_variant_cap = V_AVX512;
+int g_attention_rowwise = 0;  // fabric_ops_set_attention_rowwise
 
 int cpu_best_variant() {
 #if FABRIC_X86
@@ -511,6 +512,107 @@ void tile_avx512(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64
     table[rx - 1][cw - 1]((const typename VX::T*)xv, ldx, (const typename VW::T*)wv, ldw, k, y, ldy);
 }
 
+// _mm512_reduce_add_ps of 16 vectors at once: r[o] = reduce(t[o]), with the same pairs added at each level
+// (lanes i and i+8, then i and i+4, i and i+2, i and i+1), so each result has the same bits as the one-vector
+// reduction; the vectors are paired up by shuffles instead of each being folded on its own.
+inline __m512 reduce16_avx512(const __m512* t) {
+    __m512 u[8], v[4], w[2];
+    for (int i = 0; i < 8; i++)
+        u[i] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * i], t[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_f32x4(t[2 * i], t[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    for (int i = 0; i < 4; i++)
+        v[i] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    for (int i = 0; i < 2; i++)
+        w[i] = _mm512_add_ps(_mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m512 z = _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                   _mm512_shuffle_ps(w[0], w[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    // lane 4c + j of z holds r[4j + c]
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), z);
+}
+
+// The dense GEMM of prompt processing: RX rows of x (F32 values) by 4 weight rows per register tile, 24
+// accumulators for RX = 6. Each output's lane accumulators take the FMAs in increasing k, as in
+// tile_avx512_fixed, and end in the same lane reduction (reduce16_avx512, 16 outputs at a time), so the
+// results are those of the 4x4 tile. k runs in blocks (the x tile stays in L1 while the weight rows stream
+// past); between blocks the accumulators wait in `park`, which changes no bits.
+constexpr int kGemmRows = 6;
+
+template <class VW, int RX>
+void gemm_tile_avx512(const float* x, int64_t ldx, const typename VW::T* w, int64_t ldw, int64_t k0, int64_t k1,
+                      bool first, bool final, float* park, float* y, int64_t ldy) {
+    constexpr int CW = 4;
+    __m512 acc[RX][CW];
+#pragma GCC unroll 8
+    for (int r = 0; r < RX; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < CW; c++) acc[r][c] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(park + 16 * (r * CW + c));
+    for (int64_t i = k0; i < k1; i += 16) {
+        __m512 wv[CW];
+#pragma GCC unroll 4
+        for (int c = 0; c < CW; c++) wv[c] = VW::load(w + c * ldw + i);
+#pragma GCC unroll 8
+        for (int r = 0; r < RX; r++) {
+            const __m512 xv = _mm512_loadu_ps(x + r * ldx + i);
+#pragma GCC unroll 4
+            for (int c = 0; c < CW; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
+        }
+    }
+    if (!final) {
+#pragma GCC unroll 8
+        for (int r = 0; r < RX; r++)
+#pragma GCC unroll 4
+            for (int c = 0; c < CW; c++) _mm512_storeu_ps(park + 16 * (r * CW + c), acc[r][c]);
+        return;
+    }
+    __m512 t[32];
+#pragma GCC unroll 8
+    for (int r = 0; r < RX; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < CW; c++) t[r * CW + c] = acc[r][c];
+    for (int i = RX * CW; i < 32; i++) t[i] = _mm512_setzero_ps();
+    alignas(64) float out[32];
+    _mm512_store_ps(out, reduce16_avx512(t));
+    if (RX * CW > 16) _mm512_store_ps(out + 16, reduce16_avx512(t + 16));
+#pragma GCC unroll 8
+    for (int r = 0; r < RX; r++) _mm_storeu_ps(y + r * ldy, _mm_load_ps(out + r * CW));
+}
+
+// y[m, n] (m >= 2, k % 16 == 0, n % 4 == 0) for one task: x rows [x0, x1) by weight rows [w0, w1).
+template <class VW>
+void gemm_block_avx512(const float* x, const typename VW::T* w, int64_t k, int64_t n, int64_t x0, int64_t x1,
+                       int64_t w0, int64_t w1, float* y) {
+    typedef void (*Tile)(const float*, int64_t, const typename VW::T*, int64_t, int64_t, int64_t, bool, bool, float*,
+                         float*, int64_t);
+    static const Tile tiles[kGemmRows] = {gemm_tile_avx512<VW, 1>, gemm_tile_avx512<VW, 2>, gemm_tile_avx512<VW, 3>,
+                                          gemm_tile_avx512<VW, 4>, gemm_tile_avx512<VW, 5>, gemm_tile_avx512<VW, 6>};
+    constexpr int64_t kc = 1024;  // k block: 6 x rows of it are 24 KiB, half of L1
+    const int64_t n_ct = (w1 - w0) / 4;
+    static thread_local std::vector<float> park;
+    if (k > kc && (int64_t)park.size() < n_ct * kGemmRows * 4 * 16) park.resize((size_t)(n_ct * kGemmRows * 4 * 16));
+    for (int64_t r = x0; r < x1; r += kGemmRows) {
+        const int rx = (int)std::min<int64_t>(kGemmRows, x1 - r);
+        const Tile tile = tiles[rx - 1];
+        for (int64_t kb = 0; kb < k; kb += kc) {
+            const int64_t ke = std::min(k, kb + kc);
+            for (int64_t ct = 0; ct < n_ct; ct++) {
+                const int64_t c = w0 + 4 * ct;
+                tile(x + r * k, k, w + c * k, k, kb, ke, kb == 0, ke == k,
+                     k > kc ? park.data() + ct * kGemmRows * 4 * 16 : nullptr, y + r * n + c, n);
+            }
+        }
+    }
+}
+
+typedef void (*GemmBlockFn)(const float* x, const void* w, int64_t k, int64_t n, int64_t x0, int64_t x1, int64_t w0,
+                            int64_t w1, float* y);
+template <class VW>
+void gemm_block_avx512_v(const float* x, const void* w, int64_t k, int64_t n, int64_t x0, int64_t x1, int64_t w0,
+                         int64_t w1, float* y) {
+    gemm_block_avx512<VW>(x, (const typename VW::T*)w, k, n, x0, x1, w0, w1, y);
+}
+
 // One x row against 8 weight rows (generation): twice the loads in flight of the 4-wide tile, and the same
 // per-output sums (each output keeps its own accumulator and reduction), so results match the tile's.
 template <class VW>
@@ -564,6 +666,14 @@ void to_f16_avx512(const float* x, int64_t n, uint16_t* y) {
     for (; i < n; i++) y[i] = f32_to_f16(x[i]);
 }
 
+// y = x rounded to F16 and widened back (to_f16_avx512 then the exact widening, in one pass)
+void round_f16_avx512(const float* x, int64_t n, float* y) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) y[i] = f16_to_f32(f32_to_f16(x[i]));
+}
+
 float dot_f32_avx512(const float* a, const float* b, int64_t n) {
     __m512 acc = _mm512_setzero_ps();
     int64_t i = 0;
@@ -609,6 +719,67 @@ inline __m512 exp_ggml_avx512(__m512 x) {
     const __mmask16 nonpos = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
     const __m512 limit = _mm512_mask_blend_ps(nonpos, _mm512_set1_ps(INFINITY), _mm512_setzero_ps());
     return _mm512_mask_blend_ps(out_of_range, r, limit);
+}
+
+// NEOX rope of one head over the full groups of 16 pairs (x0 = x[i], x1 = x[i + half]); cs holds cos then
+// sin per pair. Same roundings as the scalar loop: x0*c - x1*s and x0*s + x1*c with the x0 product fused.
+// Returns how many pairs it did.
+int64_t rope_neox_avx512(const float* x, const float* cs, int64_t half, float* y) {
+    int64_t i = 0;
+    for (; i + 16 <= half; i += 16) {
+        const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + half + i);
+        const __m512 c = _mm512_loadu_ps(cs + i), s = _mm512_loadu_ps(cs + half + i);
+        _mm512_storeu_ps(y + i, _mm512_fmsub_ps(x0, c, _mm512_mul_ps(x1, s)));
+        _mm512_storeu_ps(y + half + i, _mm512_fmadd_ps(x0, s, _mm512_mul_ps(x1, c)));
+    }
+    return i;
+}
+
+// Sums of squares of 8 rows at once, one row per double lane: lane l adds (double)(x[l][i] * x[l][i]) for i in
+// order, the scalar loop's sequence for each row, with the 8 chains side by side (8x8 blocks transposed in
+// registers; the last n % 8 elements of each row in scalar code, in order).
+void sumsq8_avx512(const float* x, int64_t n, double* out) {
+    __m512d sum = _mm512_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v[8];
+        for (int l = 0; l < 8; l++) {
+            const __m256 u = _mm256_loadu_ps(x + l * n + i);
+            v[l] = _mm256_mul_ps(u, u);
+        }
+        // 8x8 transpose: t[j] lane l = v[l] lane j
+        const __m256 a0 = _mm256_unpacklo_ps(v[0], v[1]), a1 = _mm256_unpackhi_ps(v[0], v[1]);
+        const __m256 a2 = _mm256_unpacklo_ps(v[2], v[3]), a3 = _mm256_unpackhi_ps(v[2], v[3]);
+        const __m256 a4 = _mm256_unpacklo_ps(v[4], v[5]), a5 = _mm256_unpackhi_ps(v[4], v[5]);
+        const __m256 a6 = _mm256_unpacklo_ps(v[6], v[7]), a7 = _mm256_unpackhi_ps(v[6], v[7]);
+        const __m256 b0 = _mm256_shuffle_ps(a0, a2, _MM_SHUFFLE(1, 0, 1, 0)), b1 = _mm256_shuffle_ps(a0, a2, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 b2 = _mm256_shuffle_ps(a1, a3, _MM_SHUFFLE(1, 0, 1, 0)), b3 = _mm256_shuffle_ps(a1, a3, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 b4 = _mm256_shuffle_ps(a4, a6, _MM_SHUFFLE(1, 0, 1, 0)), b5 = _mm256_shuffle_ps(a4, a6, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 b6 = _mm256_shuffle_ps(a5, a7, _MM_SHUFFLE(1, 0, 1, 0)), b7 = _mm256_shuffle_ps(a5, a7, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 t[8] = {_mm256_permute2f128_ps(b0, b4, 0x20), _mm256_permute2f128_ps(b1, b5, 0x20),
+                             _mm256_permute2f128_ps(b2, b6, 0x20), _mm256_permute2f128_ps(b3, b7, 0x20),
+                             _mm256_permute2f128_ps(b0, b4, 0x31), _mm256_permute2f128_ps(b1, b5, 0x31),
+                             _mm256_permute2f128_ps(b2, b6, 0x31), _mm256_permute2f128_ps(b3, b7, 0x31)};
+        for (int j = 0; j < 8; j++) sum = _mm512_add_pd(sum, _mm512_cvtps_pd(t[j]));
+    }
+    _mm512_storeu_pd(out, sum);
+    for (int l = 0; l < 8; l++)
+        for (int64_t k = i; k < n; k++) out[l] += (double)(x[l * n + k] * x[l * n + k]);
+}
+
+// y = a op b elementwise over n values (op: 0 add, 1 mul)
+template <int OP>
+void binary_avx512(const float* a, const float* b, int64_t n, float* y) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 u = _mm512_loadu_ps(a + i), v = _mm512_loadu_ps(b + i);
+        _mm512_storeu_ps(y + i, OP == 0 ? _mm512_add_ps(u, v) : _mm512_mul_ps(u, v));
+    }
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        const __m512 u = _mm512_maskz_loadu_ps(m, a + i), v = _mm512_maskz_loadu_ps(m, b + i);
+        _mm512_mask_storeu_ps(y + i, m, OP == 0 ? _mm512_add_ps(u, v) : _mm512_mul_ps(u, v));
+    }
 }
 
 // y = silu(g) * u over the full groups of 16 of a row; returns how many values it wrote.
@@ -706,6 +877,310 @@ void fa16_row_avx512(const uint16_t* qh, const uint16_t* kc, const uint16_t* vc,
         if (v == NV - 1) _mm512_mask_storeu_ps(o + 16 * v, (__mmask16)((1u << last) - 1), r);
         else _mm512_storeu_ps(o + 16 * v, r);
     }
+}
+
+// expf of 16 lanes with the arithmetic of glibc's expf (2.27 and later, built with FMA: the algorithm of
+// ARM's optimized-routines): x/ln2 * 32 = k + r, 2^(k/32) from a 32-entry table of 2^(i/32) (bits less
+// i << 47, so that adding k << 47 scales by 2^(k >> 5)), 2^(r/32) by a cubic in r, all in double, one rounding
+// to float at the end. Lanes with |x| >= 88 (overflow, underflow, -inf, NaN) are left to libm's expf.
+// The attention softmax uses it only after expf_vec_agrees() has checked it against this process's libm.
+struct ExpfTable {
+    alignas(64) uint64_t t[32] = {
+        0x3ff0000000000000ULL, 0x3fefd9b0d3158574ULL, 0x3fefb5586cf9890fULL, 0x3fef9301d0125b51ULL,
+        0x3fef72b83c7d517bULL, 0x3fef54873168b9aaULL, 0x3fef387a6e756238ULL, 0x3fef1e9df51fdee1ULL,
+        0x3fef06fe0a31b715ULL, 0x3feef1a7373aa9cbULL, 0x3feedea64c123422ULL, 0x3feece086061892dULL,
+        0x3feebfdad5362a27ULL, 0x3feeb42b569d4f82ULL, 0x3feeab07dd485429ULL, 0x3feea47eb03a5585ULL,
+        0x3feea09e667f3bcdULL, 0x3fee9f75e8ec5f74ULL, 0x3feea11473eb0187ULL, 0x3feea589994cce13ULL,
+        0x3feeace5422aa0dbULL, 0x3feeb737b0cdc5e5ULL, 0x3feec49182a3f090ULL, 0x3feed503b23e255dULL,
+        0x3feee89f995ad3adULL, 0x3feeff76f2fb5e47ULL, 0x3fef199bdd85529cULL, 0x3fef3720dcef9069ULL,
+        0x3fef5818dcfba487ULL, 0x3fef7c97337b9b5fULL, 0x3fefa4afa2a490daULL, 0x3fefd0765b6e4540ULL};
+};
+
+inline __m256 expf8_glibc_avx512(__m256 x) {
+    static const ExpfTable tab;
+    const __m512i t0 = _mm512_load_si512(tab.t), t1 = _mm512_load_si512(tab.t + 8);
+    const __m512i t2 = _mm512_load_si512(tab.t + 16), t3 = _mm512_load_si512(tab.t + 24);
+    const __m512d inv_ln2_n = _mm512_set1_pd(0x1.71547652b82fep+5), shift = _mm512_set1_pd(0x1.8p+52);
+    const __m512d xd = _mm512_cvtps_pd(x);
+    const __m512d z = _mm512_fmadd_pd(inv_ln2_n, xd, shift);
+    const __m512i ki = _mm512_castpd_si512(z);
+    const __m512d kd = _mm512_sub_pd(z, shift);
+    const __m512d r = _mm512_fmsub_pd(inv_ln2_n, xd, kd);
+    const __m512i lo = _mm512_permutex2var_epi64(t0, ki, t1), hi = _mm512_permutex2var_epi64(t2, ki, t3);
+    const __mmask8 upper = _mm512_test_epi64_mask(ki, _mm512_set1_epi64(16));
+    const __m512i t = _mm512_add_epi64(_mm512_mask_blend_epi64(upper, lo, hi), _mm512_slli_epi64(ki, 47));
+    const __m512d p = _mm512_fmadd_pd(_mm512_set1_pd(0x1.c6af84b912394p-20), r, _mm512_set1_pd(0x1.ebfce50fac4f3p-13));
+    const __m512d r2 = _mm512_mul_pd(r, r);
+    const __m512d q = _mm512_fmadd_pd(r, _mm512_set1_pd(0x1.62e42ff0c52d6p-6), _mm512_set1_pd(1.0));
+    const __m512d y = _mm512_mul_pd(_mm512_fmadd_pd(p, r2, q), _mm512_castsi512_pd(t));
+    return _mm512_cvtpd_ps(y);
+}
+
+inline __m512 expf16_glibc_avx512(__m512 x) {
+    const __m512 lo = _mm512_castps256_ps512(expf8_glibc_avx512(_mm512_castps512_ps256(x)));
+    __m512 e = _mm512_insertf32x8(lo, expf8_glibc_avx512(_mm512_extractf32x8_ps(x, 1)), 1);
+    const __mmask16 special = _mm512_cmp_ps_mask(_mm512_abs_ps(x), _mm512_set1_ps(88.0f), _CMP_NLT_UQ);
+    if (special) {
+        alignas(64) float xs[16], es[16];
+        _mm512_store_ps(xs, x);
+        _mm512_store_ps(es, e);
+        for (int i = 0; i < 16; i++)
+            if (special >> i & 1) es[i] = expf(xs[i]);
+        e = _mm512_load_ps(es);
+    }
+    return e;
+}
+
+// Whether expf16_glibc_avx512 gives libm's bits here: a sweep of [-104, 0] (the softmax's arguments are never
+// positive) through every exponent, plus the ends. Checked once per process.
+bool expf_vec_agrees() {
+    static const bool ok = [] {
+        alignas(64) float xs[16];
+        int n = 0;
+        auto check = [&]() {
+            const __m512 e = expf16_glibc_avx512(_mm512_load_ps(xs));
+            alignas(64) float es[16];
+            _mm512_store_ps(es, e);
+            for (int i = 0; i < 16; i++) {
+                const float want = expf(xs[i]);
+                if (memcmp(&want, es + i, 4) != 0) return false;
+            }
+            return true;
+        };
+        // -0 to -104 in 65536 steps of 17104 ulps: about 550 values in each binade
+        for (uint32_t u = 0x80000000u; u <= 0xc2d00000u; u += 17104u) {
+            memcpy(xs + n, &u, 4);
+            if (++n == 16) {
+                if (!check()) return false;
+                n = 0;
+            }
+        }
+        const float ends[16] = {-0.0f, 0.0f, -1e-30f, -1e-7f, -0.5f, -1.0f, -87.9f, -88.0f, -88.5f, -103.0f, -103.5f, -104.0f,
+                                -INFINITY, -200.0f, -0x1.9fe368p6f, -0x1.9d1d9ep6f};
+        memcpy(xs, ends, sizeof(xs));
+        return check();
+    }();
+    return ok;
+}
+
+// acc[l] = f16(v_j * w[l][j] + acc[l]) for keys j in [j0, j1), L heads sharing each V row (the V-sum step of
+// fa16_row_avx512); the sums stay in registers for the whole run.
+template <int NV, int L>
+void fa16_vsum_avx512(__m512 (*accp)[NV], const uint16_t* vc, int64_t stride, int64_t j0, int64_t j1, int64_t last,
+                      float* const* w) {
+    __m512 acc[L][NV];
+#pragma GCC unroll 16
+    for (int l = 0; l < L; l++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) acc[l][v] = accp[l][v];
+    for (int64_t j = j0; j < j1; j++) {
+        const uint16_t* vj = vc + j * stride;
+        __m512 vv[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) vv[v] = v == NV - 1 ? V16F16::load_n(vj + 16 * v, last) : V16F16::load(vj + 16 * v);
+#pragma GCC unroll 16
+        for (int l = 0; l < L; l++) {
+            const __m512 sv = _mm512_set1_ps(w[l][j]);
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++)
+                acc[l][v] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_fmadd_ps(vv[v], sv, acc[l][v]), _MM_FROUND_TO_NEAREST_INT));
+        }
+    }
+#pragma GCC unroll 16
+    for (int l = 0; l < L; l++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) accp[l][v] = acc[l][v];
+}
+
+// fa16_row_avx512's arithmetic for L query heads that read the same KV head (a GQA group) at the same
+// position, reorganised in three passes: all scores, then the softmax recurrence (expf, running max, sum),
+// then the V sums. Each head's scores, exponentials, roundings and final division are the operations of
+// fa16_row_avx512 in the same order; sharing the K/V loads and keeping L independent V-sum chains in flight
+// is what makes it faster (the one-row kernel waits on each key's score, expf and F16 rounding in turn).
+// A V-sum rescale by exactly 1 is skipped: the sum holds F16 values, which x * 1 and rounding leave as they
+// are. scratch: 3 * L * visible floats, rpos: L * visible.
+template <int NV, int L>
+void fa16_group_avx512(const uint16_t* const* qh, const uint16_t* kc, const uint16_t* vc, int64_t stride,
+                       int64_t visible, int64_t hd, float scale, float* const* o, float* scratch, int32_t* rpos) {
+    const int64_t last = hd - 16 * (NV - 1);
+    const int body = (int)(hd / 64) * 4;
+    auto ld = [&](const uint16_t* p, int v) { return v == NV - 1 ? V16F16::load_n(p + 16 * v, last) : V16F16::load(p + 16 * v); };
+    auto round16 = [](__m512 x) { return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); };
+    float* s[L];
+    float* ms[L];
+    float* rms[L];
+    for (int l = 0; l < L; l++) {
+        s[l] = scratch + (int64_t)l * 3 * visible;
+        ms[l] = s[l] + visible;
+        rms[l] = ms[l] + visible;
+    }
+    // pass 1: scores (into s), in dot_f16_ggml_avx512's order
+    __m512 q[L][NV];
+#pragma GCC unroll 16
+    for (int l = 0; l < L; l++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) q[l][v] = ld(qh[l], v);
+    int64_t j = 0;
+    if (body == NV) {
+        // whole 64-element blocks (head_dim 64, 128): the score is the lane reduction of (a0+a2)+(a1+a3),
+        // done for 16 keys at once
+        alignas(64) __m512 t[L][16];
+        for (; j < visible; j += 16) {
+            const int nj = (int)std::min<int64_t>(16, visible - j);
+            for (int jj = 0; jj < nj; jj++) {
+                const uint16_t* kj = kc + (j + jj) * stride;
+                __m512 kv[NV];
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; v++) kv[v] = V16F16::load(kj + 16 * v);
+#pragma GCC unroll 16
+                for (int l = 0; l < L; l++) {
+                    __m512 a[4];
+#pragma GCC unroll 4
+                    for (int v = 0; v < 4; v++) a[v] = _mm512_fmadd_ps(q[l][v], kv[v], _mm512_setzero_ps());
+#pragma GCC unroll 8
+                    for (int v = 4; v < NV; v++) a[v & 3] = _mm512_fmadd_ps(q[l][v], kv[v], a[v & 3]);
+                    t[l][jj] = _mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3]));
+                }
+            }
+            const __mmask16 keep = (__mmask16)((1u << nj) - 1);
+            for (int l = 0; l < L; l++)
+                _mm512_mask_storeu_ps(s[l] + j, keep, _mm512_mul_ps(reduce16_avx512(t[l]), _mm512_set1_ps(scale)));
+        }
+    }
+    alignas(64) float tail[16 * NV];
+    for (; j < visible; j++) {
+        const uint16_t* kj = kc + j * stride;
+        __m512 kv[NV];
+        for (int v = 0; v < NV; v++) kv[v] = ld(kj, v);
+        for (int l = 0; l < L; l++) {
+            __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+            for (int v = 0; v < body; v++) a[v & 3] = _mm512_fmadd_ps(q[l][v], kv[v], a[v & 3]);
+            double d = body > 0 ? (double)hsum4_avx512(a) : 0.0;
+            if (body < NV) {
+                for (int v = body; v < NV; v++) _mm512_store_ps(tail + 16 * v, _mm512_mul_ps(q[l][v], kv[v]));
+                for (int64_t i = 16 * body; i < hd; i++) d += (double)tail[i];
+            }
+            s[l][j] = (float)d * scale;
+        }
+    }
+    // pass 2: the online-softmax recurrence; s[j] becomes the V weight vs, and the keys where the running
+    // maximum moved (the V sum is rescaled there) are listed in rpos with their factor in ms. With the
+    // vector expf: the running maximum before each key first (ms holds it), then both exponentials of the
+    // recurrence (expf(mx - sj) where sj raises the maximum, else expf(sj - mx)) 16 keys at a time.
+    float sum[L];
+    int64_t nres[L];
+    const bool vexp = expf_vec_agrees();
+    for (int l = 0; l < L; l++) {
+        float* sl = s[l];
+        float* msl = ms[l];
+        int32_t* rp = rpos + (int64_t)l * visible;
+        int64_t nr = 0;
+        float sm = 0.0f;
+        if (vexp) {
+            // running maximum before each key: a max-scan over 16 keys at a time (max_ps(newer, older) keeps
+            // the older on ties, as "sj > mx" does; NaN scores never raise it, so they enter as -inf)
+            __m512 carry = _mm512_set1_ps(-INFINITY);
+            const __m512i prev = _mm512_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+            for (int64_t j = 0; j < visible; j += 16) {
+                const __mmask16 in = (__mmask16)(visible - j >= 16 ? 0xffff : (1u << (visible - j)) - 1);
+                const __m512 sj = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), in, sl + j);
+                __m512 v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(sj, sj, _CMP_UNORD_Q), sj, _mm512_set1_ps(-INFINITY));
+                const __m512 ninf = _mm512_set1_ps(-INFINITY);
+                v = _mm512_max_ps(v, _mm512_mask_permutexvar_ps(ninf, 0xfffe, _mm512_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14), v));
+                v = _mm512_max_ps(v, _mm512_mask_permutexvar_ps(ninf, 0xfffc, _mm512_setr_epi32(0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13), v));
+                v = _mm512_max_ps(v, _mm512_mask_permutexvar_ps(ninf, 0xfff0, _mm512_setr_epi32(0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), v));
+                v = _mm512_max_ps(v, _mm512_mask_permutexvar_ps(ninf, 0xff00, _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7), v));
+                v = _mm512_max_ps(v, carry);  // inclusive maximum through each key
+                // before key j: the inclusive maximum one key back (the carry for the first)
+                const __m512 before = _mm512_mask_permutexvar_ps(carry, 0xfffe, prev, v);
+                carry = _mm512_permutexvar_ps(_mm512_set1_epi32(15), v);
+                const __mmask16 up = _mm512_mask_cmp_ps_mask(in, sj, before, _CMP_GT_OQ);
+                const __m512 e = expf16_glibc_avx512(
+                        _mm512_mask_blend_ps(up, _mm512_sub_ps(sj, before), _mm512_sub_ps(before, sj)));
+                const __m512 one = _mm512_set1_ps(1.0f);
+                _mm512_mask_storeu_ps(sl + j, in, _mm512_mask_blend_ps(up, e, one));
+                _mm512_mask_storeu_ps(msl + j, in, _mm512_mask_blend_ps(up, one, e));
+                // keys that rescale: where the maximum rose and the factor is not exactly 1
+                const __mmask16 res = _mm512_mask_cmp_ps_mask(up, e, one, _CMP_NEQ_UQ);
+                _mm512_mask_compressstoreu_epi32(rp + nr, res, _mm512_add_epi32(_mm512_set1_epi32((int32_t)j),
+                        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)));
+                _mm512_mask_compressstoreu_ps(rms[l] + nr, res, e);
+                nr += __builtin_popcount(res);
+            }
+        } else {
+            float mx = -INFINITY;
+            for (int64_t j = 0; j < visible; j++) {
+                const float sj = sl[j];
+                float m = 1.0f, vs = 1.0f;
+                if (sj > mx) {
+                    m = expf(mx - sj);
+                    mx = sj;
+                    if (m != 1.0f) {
+                        rp[nr] = (int32_t)j;
+                        rms[l][nr++] = m;
+                    }
+                } else {
+                    vs = expf(sj - mx);
+                }
+                sl[j] = vs;
+                sm = fmaf(sm, m, vs);
+            }
+        }
+        sum[l] = sm;
+        nres[l] = nr;
+    }
+    if (vexp) {
+        // the denominators, sum = fmaf(sum, ms, vs) key by key, the heads' chains side by side
+        for (int l = 0; l < L; l++) sum[l] = 0.0f;
+        for (int64_t j = 0; j < visible; j++)
+#pragma GCC unroll 16
+            for (int l = 0; l < L; l++) sum[l] = fmaf(sum[l], ms[l][j], s[l][j]);
+    }
+    // pass 3: the F16-rounded V sums, in runs of keys between rescales
+    __m512 acc[L][NV];
+#pragma GCC unroll 16
+    for (int l = 0; l < L; l++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) acc[l][v] = _mm512_setzero_ps();
+    int64_t cur[L];
+    for (int l = 0; l < L; l++) cur[l] = 0;
+    for (int64_t j = 0;;) {
+        int64_t next = visible;
+        for (int l = 0; l < L; l++)
+            if (cur[l] < nres[l]) next = std::min<int64_t>(next, rpos[(int64_t)l * visible + cur[l]]);
+        fa16_vsum_avx512<NV, L>(acc, vc, stride, j, next, last, s);
+        j = next;
+        if (j >= visible) break;
+#pragma GCC unroll 16
+        for (int l = 0; l < L; l++)
+            if (cur[l] < nres[l] && rpos[(int64_t)l * visible + cur[l]] == j) {
+                const __m512 m = _mm512_set1_ps(rms[l][cur[l]++]);
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; v++) acc[l][v] = round16(_mm512_mul_ps(acc[l][v], m));
+            }
+        fa16_vsum_avx512<NV, L>(acc, vc, stride, j, j + 1, last, s);
+        j++;
+    }
+    for (int l = 0; l < L; l++) {
+        const __m512 inv = _mm512_set1_ps(1.0f / sum[l]);
+        for (int v = 0; v < NV; v++) {
+            const __m512 r = _mm512_mul_ps(acc[l][v], inv);
+            if (v == NV - 1) _mm512_mask_storeu_ps(o[l] + 16 * v, (__mmask16)((1u << last) - 1), r);
+            else _mm512_storeu_ps(o[l] + 16 * v, r);
+        }
+    }
+}
+
+typedef void (*Fa16Group)(const uint16_t* const*, const uint16_t*, const uint16_t*, int64_t, int64_t, int64_t, float,
+                          float* const*, float*, int32_t*);
+constexpr int kFaLanes = 2;  // heads per fa16_group_avx512 call (2 x 8 accumulators for head_dim 128)
+// lanes: 1 or kFaLanes
+Fa16Group fa16_group_for(int64_t hd, int lanes) {
+#define FABRIC_G(L) {fa16_group_avx512<1, L>, fa16_group_avx512<2, L>, fa16_group_avx512<3, L>, fa16_group_avx512<4, L>, \
+                     fa16_group_avx512<5, L>, fa16_group_avx512<6, L>, fa16_group_avx512<7, L>, fa16_group_avx512<8, L>}
+    static const Fa16Group table[2][8] = {FABRIC_G(1), FABRIC_G(2)};
+#undef FABRIC_G
+    return hd >= 1 && hd <= 128 ? table[lanes - 1][(hd + 15) / 16 - 1] : nullptr;
 }
 
 typedef void (*Fa16Row)(const uint16_t*, const uint16_t*, const uint16_t*, int64_t, int64_t, int64_t, float, float*);
@@ -1028,6 +1503,12 @@ const char* fabric_ops_variant(void) {
 
 int32_t fabric_ops_best_variant(void) { return cpu_best_variant(); }
 
+int32_t fabric_ops_set_attention_rowwise(int32_t on) {
+    const int32_t was = g_attention_rowwise;
+    g_attention_rowwise = on != 0;
+    return was;
+}
+
 int32_t fabric_ops_set_variant(int32_t cap) {
     g_variant_cap = std::max<int32_t>(V_GENERIC, std::min<int32_t>(cap, V_AVX512));
     return variant();
@@ -1168,6 +1649,19 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
     std::vector<float> xr;
     const void* xd = x;
     const bool simd = variant() != V_GENERIC;
+#if FABRIC_X86
+    if (wtype == FABRIC_TYPE_F16 && has_avx512()) {
+        // one pass, into a buffer kept by the calling thread (a fresh one per call costs page faults); only
+        // batches up to 16 MiB are kept
+        static thread_local std::vector<float> keep;
+        const bool big = m * k > (int64_t)4 << 20;
+        if (big) xr.resize((size_t)(m * k));
+        else if ((int64_t)keep.size() < m * k) keep.resize((size_t)(m * k));
+        float* xf = big ? xr.data() : keep.data();
+        parallel_for(m * k, kGrain, threads, [&](int64_t b, int64_t e) { round_f16_avx512(x + b, e - b, xf + b); });
+        xd = xf;
+    } else
+#endif
     if (wtype != FABRIC_TYPE_F32) {
         xh.resize((size_t)(m * k));
         fabric_convert_f32(x, m * k, wtype, xh.data(), threads);
@@ -1207,6 +1701,25 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
         });
         return;
     }
+#if FABRIC_X86
+    if (has_avx512() && m >= 2 && k % 16 == 0 && n % 4 == 0) {
+        // Task = 48 x rows by 64 weight rows (128 KiB of F16 for k = 1024, kept in L2 and re-read once per 6 x
+        // rows; each 6 x rows stay in L1 while the 64 weight rows stream past).
+        GemmBlockFn gemm = wtype == FABRIC_TYPE_F32    ? gemm_block_avx512_v<V16F32>
+                           : wtype == FABRIC_TYPE_F16  ? gemm_block_avx512_v<V16F16>
+                                                       : gemm_block_avx512_v<V16BF16>;
+        const int64_t gxb = 8 * kGemmRows, gwb = 64;
+        const int64_t g_nwb = (n + gwb - 1) / gwb, g_nxb = (m + gxb - 1) / gxb;
+        parallel_for(g_nwb * g_nxb, 1, threads, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; t++) {
+                const int64_t w0 = (t % g_nwb) * gwb, w1 = std::min(n, w0 + gwb);
+                const int64_t x0 = (t / g_nwb) * gxb, x1 = std::min(m, x0 + gxb);
+                gemm((const float*)xd, w, k, n, x0, x1, w0, w1, y);
+            }
+        });
+        return;
+    }
+#endif
     struct Ctx {
         TileFn tile;
         Row8Fn row8;
@@ -1236,14 +1749,29 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
 }
 
 void fabric_op_rms_norm(const float* x, int64_t rows, int64_t n, float eps, float* y, int32_t threads) {
-    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; r++) {
-            const float* xr = x + r * n;
-            double sum = 0.0;
-            for (int64_t i = 0; i < n; i++) sum += (double)(xr[i] * xr[i]);
-            const float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
-            float* yr = y + r * n;
-            for (int64_t i = 0; i < n; i++) yr[i] = xr[i] * scale;
+    const int64_t grain = (std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)) + 7) / 8 * 8;
+    parallel_for(rows, grain, threads, [&](int64_t b, int64_t e) {
+        double sums[8];
+        for (int64_t r0 = b; r0 < e; r0 += 8) {
+            const int64_t r1 = std::min(e, r0 + 8);
+            bool have = false;
+#if FABRIC_X86
+            // 8 rows' sums at a time
+            if (r1 - r0 == 8 && has_avx512()) {
+                sumsq8_avx512(x + r0 * n, n, sums);
+                have = true;
+            }
+#endif
+            for (int64_t r = r0; r < r1; r++) {
+                const float* xr = x + r * n;
+                double sum = 0.0;
+                if (have) sum = sums[r - r0];
+                else
+                    for (int64_t i = 0; i < n; i++) sum += (double)(xr[i] * xr[i]);
+                const float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
+                float* yr = y + r * n;
+                for (int64_t i = 0; i < n; i++) yr[i] = xr[i] * scale;
+            }
         }
     });
 }
@@ -1252,23 +1780,49 @@ void fabric_op_rope(const float* x, int64_t n_tokens, int64_t n_head, int64_t he
                     const int32_t* pos, float theta_base, int32_t mode, float* y, int32_t threads) {
     const float theta_scale = powf(theta_base, -2.0f / (float)n_rot);
     const int64_t half = n_rot / 2;
-    parallel_for(n_tokens, 1, threads, [&](int64_t b, int64_t e) {
-        std::vector<float> cs((size_t)n_rot);
-        for (int64_t t = b; t < e; t++) {
-            // angles pos * theta_scale^i by repeated multiplication in float, as ggml's rope cache does
-            float theta = (float)pos[t];
-            for (int64_t i = 0; i < half; i++) {
-                cs[2 * i] = cosf(theta);
-                cs[2 * i + 1] = sinf(theta);
-                theta *= theta_scale;
+    // cos/sin per token and pair. A forward pass ropes q and k of every layer at the same positions, so the
+    // calling thread keeps the last table and reuses it when positions, n_rot and base are the same.
+    struct Table {
+        std::vector<int32_t> pos;
+        int64_t n_rot = 0;
+        float base = 0.0f;
+        std::vector<float> cs;
+    };
+    static thread_local Table tab;
+    if (tab.n_rot != n_rot || tab.base != theta_base || (int64_t)tab.pos.size() != n_tokens ||
+        memcmp(tab.pos.data(), pos, (size_t)n_tokens * sizeof(int32_t)) != 0) {
+        tab.pos.assign(pos, pos + n_tokens);
+        tab.n_rot = n_rot;
+        tab.base = theta_base;
+        tab.cs.resize((size_t)(n_tokens * n_rot));
+        float* cs = tab.cs.data();
+        parallel_for(n_tokens, 16, threads, [&](int64_t b, int64_t e) {
+            for (int64_t t = b; t < e; t++) {
+                // angles pos * theta_scale^i by repeated multiplication in float, as ggml's rope cache does
+                float theta = (float)pos[t];
+                for (int64_t i = 0; i < half; i++) {
+                    cs[t * n_rot + i] = cosf(theta);
+                    cs[t * n_rot + half + i] = sinf(theta);
+                    theta *= theta_scale;
+                }
             }
+        });
+    }
+    const float* table = tab.cs.data();
+    parallel_for(n_tokens, 1, threads, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; t++) {
+            const float* cs = table + t * n_rot;
             for (int64_t h = 0; h < n_head; h++) {
                 const float* xh = x + (t * n_head + h) * head_dim;
                 float* yh = y + (t * n_head + h) * head_dim;
-                for (int64_t i = 0; i < half; i++) {
+                int64_t i = 0;
+#if FABRIC_X86
+                if (mode == FABRIC_ROPE_NEOX && has_avx512()) i = rope_neox_avx512(xh, cs, half, yh);
+#endif
+                for (; i < half; i++) {
                     const int64_t i0 = mode == FABRIC_ROPE_NEOX ? i : 2 * i;
                     const int64_t i1 = mode == FABRIC_ROPE_NEOX ? i + half : 2 * i + 1;
-                    const float c = cs[2 * i], s = cs[2 * i + 1];
+                    const float c = cs[i], s = cs[half + i];
                     const float x0 = xh[i0], x1 = xh[i1];
                     // x0*c - x1*s and x0*s + x1*c with the x0 product fused, as ggml's FMA build rounds them
                     yh[i0] = fmaf(x0, c, -(x1 * s));
@@ -1285,6 +1839,37 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
                          const void* k, const void* v, int64_t n_kv, int64_t n_head_kv, int64_t kv_stride,
                          int64_t q_pos0, float scale, float* out, int32_t threads) {
     const int64_t group = n_head / n_head_kv;
+#if FABRIC_X86
+    if (kv_type == FABRIC_TYPE_F16 && has_avx512() && fa16_group_for(head_dim, 1) && !g_attention_rowwise) {
+        // one task = up to kFaLanes heads of a KV group at one query position; the last positions (the
+        // most keys) first, so the short tasks fill the end
+        const int64_t packs = (group + kFaLanes - 1) / kFaLanes, per_row = n_head_kv * packs;
+        parallel_for(n_q * per_row, 1, threads, [&](int64_t b, int64_t e) {
+            static thread_local std::vector<float> scratch;
+            static thread_local std::vector<uint16_t> qbuf;
+            static thread_local std::vector<int32_t> rpos;
+            if ((int64_t)scratch.size() < 3 * kFaLanes * n_kv) scratch.resize((size_t)(3 * kFaLanes * n_kv));
+            if ((int64_t)rpos.size() < kFaLanes * n_kv) rpos.resize((size_t)(kFaLanes * n_kv));
+            if ((int64_t)qbuf.size() < kFaLanes * head_dim) qbuf.resize((size_t)(kFaLanes * head_dim));
+            for (int64_t task = b; task < e; task++) {
+                const int64_t i = n_q - 1 - task / per_row, g = (task % per_row) / packs;
+                const int64_t h0 = g * group + (task % packs) * kFaLanes;
+                const int lanes = (int)std::min<int64_t>(kFaLanes, g * group + group - h0);
+                const int64_t visible = std::min(n_kv, q_pos0 + i + 1);
+                const uint16_t* qh[kFaLanes];
+                float* o[kFaLanes];
+                for (int l = 0; l < lanes; l++) {
+                    to_f16(q + (i * n_head + h0 + l) * head_dim, head_dim, qbuf.data() + l * head_dim);
+                    qh[l] = qbuf.data() + l * head_dim;
+                    o[l] = out + (i * n_head + h0 + l) * head_dim;
+                }
+                fa16_group_for(head_dim, lanes)(qh, (const uint16_t*)k + g * head_dim, (const uint16_t*)v + g * head_dim,
+                                                kv_stride, visible, head_dim, scale, o, scratch.data(), rpos.data());
+            }
+        });
+        return;
+    }
+#endif
     parallel_for(n_q * n_head, 1, threads, [&](int64_t b, int64_t e) {
         std::vector<float> s((size_t)n_kv), qf((size_t)head_dim), row((size_t)head_dim), acc((size_t)head_dim);
         std::vector<uint16_t> qh((size_t)head_dim), acc16((size_t)head_dim);
@@ -1386,6 +1971,12 @@ void fabric_op_add(const float* a, int64_t rows, int64_t n, const float* b, int6
     parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; r++) {
             const float* br = b + (r % b_rows) * n;
+#if FABRIC_X86
+            if (has_avx512()) {
+                binary_avx512<0>(a + r * n, br, n, y + r * n);
+                continue;
+            }
+#endif
             for (int64_t i = 0; i < n; i++) y[r * n + i] = a[r * n + i] + br[i];
         }
     });
@@ -1396,6 +1987,12 @@ void fabric_op_mul(const float* a, int64_t rows, int64_t n, const float* b, int6
     parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), threads, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; r++) {
             const float* br = b + (r % b_rows) * n;
+#if FABRIC_X86
+            if (has_avx512()) {
+                binary_avx512<1>(a + r * n, br, n, y + r * n);
+                continue;
+            }
+#endif
             for (int64_t i = 0; i < n; i++) y[r * n + i] = a[r * n + i] * br[i];
         }
     });

@@ -55,6 +55,9 @@ void fabric_free(void* p);
 const char* fabric_ops_variant(void);  // name of the variant in use
 int32_t fabric_ops_best_variant(void);
 int32_t fabric_ops_set_variant(int32_t cap);  // returns the variant now in use
+// 1: F16-cache attention runs one query row at a time (the plain form of the grouped kernel's arithmetic,
+// for tests that compare the two bit for bit); 0 (default): grouped. Returns the previous setting.
+int32_t fabric_ops_set_attention_rowwise(int32_t on);
 
 // out[i, :] = table[ids[i], :] converted to F32; table has `n_rows` rows of `row_len` elements of `type`.
 // Returns the index of the first id out of range, or -1 when all are valid.

@@ -44,6 +44,9 @@ public final class OpsNative {
 
     public static native int fabric_ops_set_variant(int cap);
 
+    /** 1: F16-cache attention one query row at a time (tests compare it with the grouped kernel); returns the previous. */
+    public static native int fabric_ops_set_attention_rowwise(int on);
+
     public static native long fabric_op_get_rows(int type, @Cast("const void*") long table, long nRows, long rowLen,
             @Cast("const int32_t*") long ids, long nIds, @Cast("float*") long out, int threads);
 
