@@ -1343,17 +1343,18 @@ void f16_scale_avx2(uint16_t* acc, float s, int64_t n) {
 
 typedef void (*Row8Fn)(const float* x, const void* w, int64_t ldw, int64_t k, float* y);
 
+// The kernel of a dense weight type among one per type (F32, F16, BF16); null for other types.
+template <class Fn>
+Fn by_dense_type(int32_t type, Fn f32, Fn f16, Fn bf16) {
+    return type == FABRIC_TYPE_F32 ? f32 : type == FABRIC_TYPE_F16 ? f16 : type == FABRIC_TYPE_BF16 ? bf16 : nullptr;
+}
+
 // The 8-row matvec for simd variants that take x as F32, or null.
 Row8Fn row8_for(int32_t type) {
 #if FABRIC_X86
-    if (has_avx512()) {
-        switch (type) {
-            case FABRIC_TYPE_F32: return row8_avx512<V16F32>;
-            case FABRIC_TYPE_F16: return row8_avx512<V16F16>;
-            case FABRIC_TYPE_BF16: return row8_avx512<V16BF16>;
-        }
-    }
+    if (has_avx512()) return by_dense_type<Row8Fn>(type, row8_avx512<V16F32>, row8_avx512<V16F16>, row8_avx512<V16BF16>);
 #endif
+    (void)type;
     return nullptr;
 }
 
@@ -1363,36 +1364,16 @@ Row8Fn row8_for(int32_t type) {
 
 TileFn tile_for(int32_t type) {
 #if FABRIC_NEON
-    if (has_neon()) {
-        switch (type) {
-            case FABRIC_TYPE_F32: return tile_neon<N4F32>;
-            case FABRIC_TYPE_F16: return tile_neon<N4F16>;
-            case FABRIC_TYPE_BF16: return tile_neon<N4BF16>;
-        }
-    }
+    if (has_neon()) return by_dense_type<TileFn>(type, tile_neon<N4F32>, tile_neon<N4F16>, tile_neon<N4BF16>);
 #endif
 #if FABRIC_X86
-    if (has_avx512()) {
-        switch (type) {
-            case FABRIC_TYPE_F32: return tile_avx512<V16F32, V16F32>;
-            case FABRIC_TYPE_F16: return tile_avx512<V16F32, V16F16>;
-            case FABRIC_TYPE_BF16: return tile_avx512<V16F32, V16BF16>;
-        }
-    }
-    if (has_avx2()) {
-        switch (type) {
-            case FABRIC_TYPE_F32: return tile_avx2<V8F32, V8F32>;
-            case FABRIC_TYPE_F16: return tile_avx2<V8F32, V8F16>;
-            case FABRIC_TYPE_BF16: return tile_avx2<V8F32, V8BF16>;
-        }
-    }
+    if (has_avx512())
+        return by_dense_type<TileFn>(type, tile_avx512<V16F32, V16F32>, tile_avx512<V16F32, V16F16>,
+                                     tile_avx512<V16F32, V16BF16>);
+    if (has_avx2())
+        return by_dense_type<TileFn>(type, tile_avx2<V8F32, V8F32>, tile_avx2<V8F32, V8F16>, tile_avx2<V8F32, V8BF16>);
 #endif
-    switch (type) {
-        case FABRIC_TYPE_F32: return tile_generic<TF32>;
-        case FABRIC_TYPE_F16: return tile_generic<TF16>;
-        case FABRIC_TYPE_BF16: return tile_generic<TBF16>;
-    }
-    return nullptr;
+    return by_dense_type<TileFn>(type, tile_generic<TF32>, tile_generic<TF16>, tile_generic<TBF16>);
 }
 
 void to_f16(const float* x, int64_t n, uint16_t* y) {
