@@ -10,7 +10,8 @@ import java.util.Locale;
  * <ul>
  *   <li>the model's row: max logit (first on ties), {@code lse = (float) log(sum of expf(l - max))} in double,
  *       nll = max + lse - l[next] in float;</li>
- *   <li>the base row as stored by {@link LogitsFile}: log p_base(j) = scale * q_j + minLogProb (one FMA);</li>
+ *   <li>the base row as stored by {@link LogitsFile}: log p_base(j) = scale * q_j + minLogProb (a product and
+ *       a sum, each rounded: llama-perplexity is built without FMA);</li>
  *   <li>KL(base || model) = sum over tokens with log p_base > -16 of p_base * (log p_base - log p_model), the
  *       tail below e^-16 ignored as the 16-bit base file cannot resolve it;</li>
  *   <li>Δp = p_model(next) - p_base(next); "same top" when both put the same token first.</li>
@@ -72,10 +73,6 @@ public final class KlDivergence {
         if (top == baseTop) sameTop++;
     }
 
-    public long count() {
-        return count;
-    }
-
     /** Mean and standard error of the mean (0 for 10 rows or fewer), as llama-perplexity computes them. */
     private double[] meanAndError(double sum, double sum2) {
         if (count < 1) return new double[] {0, 0};
@@ -87,21 +84,9 @@ public final class KlDivergence {
         return count < 10 ? 0 : (ab / count - (a / count) * (b / count)) / (count - 1);
     }
 
-    public double meanKld() {
-        return meanAndError(sumKld, sumKld2)[0];
-    }
-
     /** Fraction of rows where the model's most likely token is the base model's. */
-    public double sameTop() {
+    private double sameTop() {
         return (double) sameTop / count;
-    }
-
-    public double pplModel() {
-        return Math.exp(sumNll / count);
-    }
-
-    public double pplBase() {
-        return Math.exp(sumNllBase / count);
     }
 
     /** Interpolated percentile of sorted values, in float as llama-perplexity computes it. */

@@ -1,6 +1,8 @@
 package dev.fabric.sample;
 
+import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.SplittableRandom;
 
 /**
@@ -14,8 +16,8 @@ public final class Sampler {
     private final SamplerConfig config;
     private final Penalties penalties;
     private final SplittableRandom random;
-    private final java.util.ArrayDeque<Integer> recent = new java.util.ArrayDeque<>();
-    private final java.util.HashMap<Integer, Integer> counts = new java.util.HashMap<>();
+    private final ArrayDeque<Integer> recent = new ArrayDeque<>();
+    private final HashMap<Integer, Integer> counts = new HashMap<>();
 
     public Sampler(SamplerConfig config) {
         this(config, Penalties.NONE);
@@ -41,7 +43,7 @@ public final class Sampler {
     /** The row with the penalties applied (a copy), or the row itself when they are off or nothing was seen. */
     private float[] penalised(float[] logits, int offset, int vocab) {
         if (penalties.off() || counts.isEmpty()) return logits;
-        float[] row = java.util.Arrays.copyOfRange(logits, offset, offset + vocab);
+        float[] row = Arrays.copyOfRange(logits, offset, offset + vocab);
         for (var e : counts.entrySet()) {
             int t = e.getKey(), c = e.getValue();
             if (t < 0 || t >= vocab) continue;

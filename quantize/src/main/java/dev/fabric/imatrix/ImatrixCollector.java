@@ -131,9 +131,7 @@ public final class ImatrixCollector implements Transformer.MatmulObserver {
         if (start == null) return new ImatrixStats(c.sums, c.counts, datasets, chunks, nCtx);
         List<String> all = new java.util.ArrayList<>(start.datasets());
         all.addAll(datasets);
-        long max = 0;
-        for (long n : c.counts.values()) max = Math.max(max, n);
-        return new ImatrixStats(c.sums, c.counts, all, (int) (max / nCtx), nCtx);
+        return new ImatrixStats(c.sums, c.counts, all, ImatrixStats.chunksOf(c.counts, nCtx), nCtx);
     }
 
     /** Sequences (chunks) per batch as llama-imatrix chooses them: max(1, n_batch / n_ctx). */

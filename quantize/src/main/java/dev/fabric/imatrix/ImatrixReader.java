@@ -34,16 +34,10 @@ public final class ImatrixReader {
     private ImatrixReader() {}
 
     public static Imatrix read(Path file) {
-        byte[] magic = new byte[4];
-        try (InputStream in = Files.newInputStream(file)) {
-            int n = in.readNBytes(magic, 0, 4);
-            if (n == 4 && new String(magic, StandardCharsets.ISO_8859_1).equals("GGUF")) return readGguf(file);
-            return LegacyImatrixReader.read(file);
-        } catch (NoSuchFileException e) {
-            throw new FabricException("imatrix file " + file + " does not exist", FabricException.EXIT_INPUT, e);
+        try {
+            return isGguf(file) ? readGguf(file) : LegacyImatrixReader.read(file);
         } catch (IOException e) {
-            throw new FabricException("cannot read imatrix file " + file + ": " + e.getMessage(),
-                    FabricException.EXIT_IO, e);
+            throw ioError(file, e);
         }
     }
 
@@ -52,36 +46,42 @@ public final class ImatrixReader {
      * GGUF entry must describe one matrix (n_mat = 1); the legacy format gives each entry's ncall as its count.
      */
     public static ImatrixStats readStats(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] magic = in.readNBytes(4);
-            if (!new String(magic, StandardCharsets.ISO_8859_1).equals("GGUF")) return LegacyImatrixReader.readStats(file);
-        } catch (NoSuchFileException e) {
-            throw new FabricException("imatrix file " + file + " does not exist", FabricException.EXIT_INPUT, e);
-        } catch (IOException e) {
-            throw new FabricException("cannot read imatrix file " + file + ": " + e.getMessage(), FabricException.EXIT_IO, e);
-        }
-        try (GgufFile g = GgufFile.open(file)) {
-            Imatrix checked = readGguf(file); // validates keys, pairs and types
-            Map<String, float[]> sums = new HashMap<>();
-            Map<String, Long> counts = new HashMap<>();
-            for (GgufTensorInfo t : g.tensors()) {
-                if (!t.name().endsWith(SUMS)) continue;
-                String name = strip(t.name(), SUMS);
-                GgufTensorInfo c = g.tensor(name + COUNTS);
-                if (c.elements() != 1)
-                    throw new FabricException("imatrix " + file + ": entry '" + name + "' holds " + c.elements()
-                            + " matrices (mixture of experts); combining those is not supported");
-                FloatBuffer s = floats(g, t);
-                float[] v = new float[s.remaining()];
-                s.get(v);
-                sums.put(name, v);
-                counts.put(name, Math.round((double) floats(g, c).get(0)));
+        try {
+            if (!isGguf(file)) return LegacyImatrixReader.readStats(file);
+            try (GgufFile g = GgufFile.open(file)) {
+                Map<String, float[]> sums = new HashMap<>();
+                Map<String, Long> counts = new HashMap<>();
+                for (var e : entries(g, file).entrySet()) {
+                    GgufTensorInfo c = e.getValue()[1];
+                    if (c.elements() != 1)
+                        throw new FabricException("imatrix " + file + ": entry '" + e.getKey() + "' holds " + c.elements()
+                                + " matrices (mixture of experts); combining those is not supported");
+                    FloatBuffer s = floats(g, e.getValue()[0]);
+                    float[] v = new float[s.remaining()];
+                    s.get(v);
+                    sums.put(e.getKey(), v);
+                    counts.put(e.getKey(), Math.round((double) floats(g, c).get(0)));
+                }
+                GgufMetadata md = g.metadata();
+                return new ImatrixStats(sums, counts, md.getStringArray(KEY_DATASETS), md.getInt(KEY_CHUNK_COUNT),
+                        md.getInt(KEY_CHUNK_SIZE));
             }
-            GgufMetadata md = g.metadata();
-            return new ImatrixStats(sums, counts, checked.datasets(), md.getInt(KEY_CHUNK_COUNT), md.getInt(KEY_CHUNK_SIZE));
         } catch (IOException e) {
-            throw new FabricException("cannot read imatrix file " + file + ": " + e.getMessage(), FabricException.EXIT_IO, e);
+            throw ioError(file, e);
         }
+    }
+
+    /** Whether the file starts with the GGUF magic (else it is read as the legacy format). */
+    private static boolean isGguf(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return new String(in.readNBytes(4), StandardCharsets.ISO_8859_1).equals("GGUF");
+        }
+    }
+
+    private static FabricException ioError(Path file, IOException e) {
+        if (e instanceof NoSuchFileException)
+            return new FabricException("imatrix file " + file + " does not exist", FabricException.EXIT_INPUT, e);
+        return new FabricException("cannot read imatrix file " + file + ": " + e.getMessage(), FabricException.EXIT_IO, e);
     }
 
     /**
@@ -91,37 +91,46 @@ public final class ImatrixReader {
      */
     static Imatrix readGguf(Path file) throws IOException {
         try (GgufFile g = GgufFile.open(file)) {
-            GgufMetadata md = g.metadata();
-            for (String k : List.of(KEY_DATASETS, KEY_CHUNK_COUNT, KEY_CHUNK_SIZE)) {
-                if (!md.has(k))
-                    throw new FabricException("imatrix " + file + " is a GGUF file without the '" + k + "' key: "
-                            + "not an imatrix (general.type = " + md.getString("general.type", "absent") + ")");
-            }
-            if (g.tensors().isEmpty()) throw new FabricException("imatrix " + file + " has no entries");
-            Map<String, GgufTensorInfo[]> pairs = new TreeMap<>();
-            for (GgufTensorInfo t : g.tensors()) {
-                String n = t.name();
-                if (n.endsWith(SUMS)) pairs.computeIfAbsent(strip(n, SUMS), x -> new GgufTensorInfo[2])[0] = t;
-                else if (n.endsWith(COUNTS)) pairs.computeIfAbsent(strip(n, COUNTS), x -> new GgufTensorInfo[2])[1] = t;
-            }
             Map<String, float[]> entries = new HashMap<>();
-            for (var e : pairs.entrySet()) {
-                GgufTensorInfo sums = e.getValue()[0];
-                GgufTensorInfo counts = e.getValue()[1];
-                if (sums == null || counts == null)
-                    throw new FabricException("imatrix " + file + ": entry '" + e.getKey() + "' has "
-                            + (sums == null ? "counts but no in_sum2" : "in_sum2 but no counts") + " tensor");
-                entries.put(e.getKey(), weights(g, file, e.getKey(), sums, counts));
-            }
-            int chunks = md.getInt(KEY_CHUNK_COUNT);
-            return new Imatrix(entries, md.getStringArray(KEY_DATASETS), chunks, file, Imatrix.Format.GGUF);
+            for (var e : entries(g, file).entrySet())
+                entries.put(e.getKey(), weights(g, file, e.getKey(), e.getValue()[0], e.getValue()[1]));
+            GgufMetadata md = g.metadata();
+            return new Imatrix(entries, md.getStringArray(KEY_DATASETS), md.getInt(KEY_CHUNK_COUNT), file,
+                    Imatrix.Format.GGUF);
         }
     }
 
+    /**
+     * The entries of a GGUF imatrix, by weight name: its {@code in_sum2} and {@code counts} tensors, both F32,
+     * after checking the imatrix keys are present and every entry has both tensors.
+     */
+    private static Map<String, GgufTensorInfo[]> entries(GgufFile g, Path file) {
+        GgufMetadata md = g.metadata();
+        for (String k : List.of(KEY_DATASETS, KEY_CHUNK_COUNT, KEY_CHUNK_SIZE)) {
+            if (!md.has(k))
+                throw new FabricException("imatrix " + file + " is a GGUF file without the '" + k + "' key: "
+                        + "not an imatrix (general.type = " + md.getString("general.type", "absent") + ")");
+        }
+        if (g.tensors().isEmpty()) throw new FabricException("imatrix " + file + " has no entries");
+        Map<String, GgufTensorInfo[]> pairs = new TreeMap<>();
+        for (GgufTensorInfo t : g.tensors()) {
+            String n = t.name();
+            if (n.endsWith(SUMS)) pairs.computeIfAbsent(strip(n, SUMS), x -> new GgufTensorInfo[2])[0] = t;
+            else if (n.endsWith(COUNTS)) pairs.computeIfAbsent(strip(n, COUNTS), x -> new GgufTensorInfo[2])[1] = t;
+        }
+        for (var e : pairs.entrySet()) {
+            GgufTensorInfo sums = e.getValue()[0], counts = e.getValue()[1];
+            if (sums == null || counts == null)
+                throw new FabricException("imatrix " + file + ": entry '" + e.getKey() + "' has "
+                        + (sums == null ? "counts but no in_sum2" : "in_sum2 but no counts") + " tensor");
+            if (sums.type() != GgmlType.F32 || counts.type() != GgmlType.F32)
+                throw new FabricException("imatrix " + file + ": entry '" + e.getKey() + "' is stored as "
+                        + sums.type() + "/" + counts.type() + ", expected F32");
+        }
+        return pairs;
+    }
+
     private static float[] weights(GgufFile g, Path file, String name, GgufTensorInfo sums, GgufTensorInfo counts) {
-        if (sums.type() != GgmlType.F32 || counts.type() != GgmlType.F32)
-            throw new FabricException("imatrix " + file + ": entry '" + name + "' is stored as "
-                    + sums.type() + "/" + counts.type() + ", expected F32");
         long ne0 = sums.ne(0);
         long nMat = sums.elements() / Math.max(1, ne0);
         if (counts.elements() < nMat || sums.elements() > Integer.MAX_VALUE)

@@ -54,8 +54,13 @@ public record ImatrixStats(Map<String, float[]> sums, Map<String, Long> counts, 
             }
             datasets.addAll(s.datasets());
         }
+        return new ImatrixStats(sums, counts, datasets, chunksOf(counts, chunkSize), chunkSize);
+    }
+
+    /** The chunk count llama-imatrix records for added-up statistics: the largest token count over chunkSize. */
+    static int chunksOf(Map<String, Long> counts, int chunkSize) {
         long max = 0;
         for (long c : counts.values()) max = Math.max(max, c);
-        return new ImatrixStats(sums, counts, datasets, (int) (max / chunkSize), chunkSize);
+        return (int) (max / chunkSize);
     }
 }
