@@ -165,12 +165,21 @@ fq::DequantFn dequant(int32_t type) {
     return fq::dequant_fn(type);
 }
 
+#if FT_X86
+void f16_row_avx512(const uint16_t* h, int64_t n, float* y);
+void f16_row_avx2(const uint16_t* h, int64_t n, float* y);
+#endif
+
 // Elements [k0, k1) of one weight row (k0, k1 multiples of the block size) into dst.
 void read_row(int32_t type, const uint8_t* row, int64_t k0, int64_t k1, float* dst) {
     switch (type) {
         case T_F32: memcpy(dst, (const float*)row + k0, (size_t)(k1 - k0) * 4); return;
         case T_F16: {
             const uint16_t* h = (const uint16_t*)row + k0;
+#if FT_X86
+            if (cpu_avx512()) return f16_row_avx512(h, k1 - k0, dst);
+            if (cpu_avx2()) return f16_row_avx2(h, k1 - k0, dst);
+#endif
             for (int64_t i = 0; i < k1 - k0; i++) dst[i] = fq::half_to_float(h[i]);
             return;
         }
@@ -282,14 +291,85 @@ constexpr int64_t kColChunk = 256;  // k columns per task (rounded up to whole w
 constexpr int64_t kRowChunk = 256;  // output rows per task
 constexpr int64_t kDepth = 64;      // weight rows read into scratch at a time
 
-float dot(const float* a, const float* b, int64_t n) {
+// Dot product and axpy of attention rows. The vector builds keep 16 (8) partial sums and add them in a fixed
+// tree; results depend on the variant, never on the thread count.
+float dot_scalar(const float* a, const float* b, int64_t n) {
     float s = 0.0f;
     for (int64_t i = 0; i < n; i++) s = fmaf(a[i], b[i], s);
     return s;
 }
 
-void axpy(float s, const float* x, float* y, int64_t n) {
+void axpy_scalar(float s, const float* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = fmaf(s, x[i], y[i]);
+}
+
+#if FT_X86
+__attribute__((target("avx512f"))) float dot_avx512(const float* a, const float* b, int64_t n) {
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+__attribute__((target("avx512f"))) void axpy_avx512(float s, const float* x, float* y, int64_t n) {
+    const __m512 vs = _mm512_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(vs, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(vs, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, acc);
+    float s = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+    for (; i < n; i++) s = fmaf(a[i], b[i], s);
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) void axpy_avx2(float s, const float* x, float* y, int64_t n) {
+    const __m256 vs = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(vs, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] = fmaf(s, x[i], y[i]);
+}
+
+__attribute__((target("avx512f"))) void f16_row_avx512(const uint16_t* h, int64_t n, float* y) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(h + i))));
+    for (; i < n; i++) y[i] = fq::half_to_float(h[i]);
+}
+
+__attribute__((target("avx2,f16c"))) void f16_row_avx2(const uint16_t* h, int64_t n, float* y) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(h + i))));
+    for (; i < n; i++) y[i] = fq::half_to_float(h[i]);
+}
+#endif
+
+float dot(const float* a, const float* b, int64_t n) {
+#if FT_X86
+    if (cpu_avx512()) return dot_avx512(a, b, n);
+    if (cpu_avx2()) return dot_avx2(a, b, n);
+#endif
+    return dot_scalar(a, b, n);
+}
+
+void axpy(float s, const float* x, float* y, int64_t n) {
+#if FT_X86
+    if (cpu_avx512()) return axpy_avx512(s, x, y, n);
+    if (cpu_avx2()) return axpy_avx2(s, x, y, n);
+#endif
+    axpy_scalar(s, x, y, n);
 }
 
 uint64_t splitmix64(uint64_t z) {
