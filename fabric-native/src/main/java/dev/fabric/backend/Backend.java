@@ -74,6 +74,56 @@ public interface Backend extends AutoCloseable {
     /** dst = src converted to dst's type (F32 to F32/F16/BF16); same element count. Writes KV caches. */
     void copy(Tensor src, Tensor dst);
 
+    // ---- training: the backward rules of the ops above, and the forward ops only training needs ----------
+
+    /** dx = dy . w (the input gradient of {@link #matmul}), w read in its stored type; adds into dx when accumulate. */
+    void matmul_backward_x(Tensor dy, Tensor w, Tensor dx, boolean accumulate);
+
+    /** dw += dy^T . x (the weight gradient of {@link #matmul}); dw F32 [n, k], x [m, k], dy [m, n]. */
+    void matmul_backward_w(Tensor x, Tensor dy, Tensor dw);
+
+    /** dx of y = rms_norm(x): x and dy [rows, n]. */
+    void rms_norm_backward(Tensor x, Tensor dy, float eps, Tensor dx);
+
+    /**
+     * out[j] += sum over rows of a[r, j] * b[r, j] (b null: of a[r, j]): the gradient of a row-broadcast operand
+     * ({@link #mul}'s b with a = dy, b = x; {@link #add}'s b with b = null).
+     */
+    void column_sum(Tensor a, Tensor b, Tensor out);
+
+    /** dx of y = softmax(x), from y and dy. */
+    void softmax_backward(Tensor y, Tensor dy, Tensor dx);
+
+    /** dgate and dup of y = swiglu(gate, up). */
+    void swiglu_backward(Tensor gate, Tensor up, Tensor dy, Tensor dgate, Tensor dup);
+
+    /** Inverted dropout with a mask drawn from (seed, element index); the same call on dy is its backward. */
+    void dropout(Tensor x, float p, long seed, Tensor y);
+
+    /** dtable[ids[i]] += dy[i]: the gradient of {@link #get_rows} for an F32 table. */
+    void get_rows_backward(Tensor dy, Tensor ids, Tensor dtable);
+
+    /**
+     * Causal GQA attention over {@code batch} sequences of t tokens: q [batch * t, heads * d], k and v
+     * [batch * t, kvHeads * d]; query i sees keys j <= i of its sequence with the same segment id (seg I32
+     * [batch * t], or null). out like q; lse F32 [batch * t, heads] keeps each row's log-sum-exp for the backward.
+     */
+    void attention_train(Tensor q, Tensor k, Tensor v, Tensor seg, int batch, int heads, int kvHeads, float scale,
+            Tensor out, Tensor lse);
+
+    /** dq, dk, dv of {@link #attention_train}, recomputing the scores from q, k and lse (no t x t store). */
+    void attention_backward(Tensor q, Tensor k, Tensor v, Tensor seg, Tensor out, Tensor lse, Tensor dout, int batch,
+            int heads, int kvHeads, float scale, Tensor dq, Tensor dk, Tensor dv);
+
+    /** Loss sum and number of rows under the loss of one chunk. */
+    record CrossEntropy(double lossSum, long count) {}
+
+    /**
+     * Masked cross-entropy of logits [rows, vocab] against targets (I32 [rows], negative = not under the loss),
+     * in place: the logits become (softmax - onehot) * gradScale (0 for rows not under the loss).
+     */
+    CrossEntropy cross_entropy(Tensor logits, Tensor targets, float gradScale);
+
     @Override
     void close();
 }

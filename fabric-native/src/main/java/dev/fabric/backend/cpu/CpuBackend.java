@@ -20,6 +20,7 @@ public final class CpuBackend implements Backend {
     public CpuBackend(int threads) {
         if (threads < 0) throw new IllegalArgumentException("threads " + threads);
         OpsNative.load();
+        TrainNative.load();
         this.threads = threads;
     }
 
@@ -183,6 +184,135 @@ public final class CpuBackend implements Backend {
         if (src.numel() != dst.numel() || dst.type() == DType.I32 || dst.type().isQuantized())
             throw shapes("copy (to F32, F16 or BF16 only)", src, dst);
         OpsNative.fabric_convert_f32(src.address(), src.numel(), dst.type().ggmlId(), dst.address(), threads);
+    }
+
+    // ---- training ops (TrainNative) -----------------------------------------------------------------------
+
+    @Override
+    public void matmul_backward_x(Tensor dy, Tensor w, Tensor dx, boolean accumulate) {
+        weightType(w, "matmul_backward_x");
+        need(dy, DType.F32, "matmul_backward_x dy");
+        need(dx, DType.F32, "matmul_backward_x dx");
+        if (w.rank() != 2 || dy.cols() != w.rows() || dx.cols() != w.cols() || dx.rows() != dy.rows())
+            throw shapes("matmul_backward_x", dy, w, dx);
+        if (TrainNative.fabric_train_matmul_backward_x(w.type().ggmlId(), w.address(), w.rows(), w.cols(),
+                dy.address(), dy.rows(), dx.address(), accumulate ? 1 : 0, threads) != 0)
+            throw new IllegalArgumentException("matmul_backward_x: no kernel for weights of type " + w.type());
+    }
+
+    @Override
+    public void matmul_backward_w(Tensor x, Tensor dy, Tensor dw) {
+        need(x, DType.F32, "matmul_backward_w x");
+        need(dy, DType.F32, "matmul_backward_w dy");
+        need(dw, DType.F32, "matmul_backward_w dw");
+        if (dw.rank() != 2 || x.rows() != dy.rows() || dw.rows() != dy.cols() || dw.cols() != x.cols())
+            throw shapes("matmul_backward_w", x, dy, dw);
+        TrainNative.fabric_train_matmul_backward_w(x.address(), x.rows(), x.cols(), dy.address(), dy.cols(),
+                dw.address(), threads);
+    }
+
+    @Override
+    public void rms_norm_backward(Tensor x, Tensor dy, float eps, Tensor dx) {
+        sameF32("rms_norm_backward", x, dy);
+        sameF32("rms_norm_backward", x, dx);
+        TrainNative.fabric_train_rms_norm_backward(x.address(), dy.address(), x.rows(), x.cols(), eps, dx.address(),
+                threads);
+    }
+
+    @Override
+    public void column_sum(Tensor a, Tensor b, Tensor out) {
+        need(a, DType.F32, "column_sum a");
+        need(out, DType.F32, "column_sum out");
+        if (b != null) sameF32("column_sum", a, b);
+        if (out.numel() != a.cols()) throw shapes("column_sum", a, out);
+        TrainNative.fabric_train_column_sum(a.address(), b == null ? 0 : b.address(), a.rows(), a.cols(),
+                out.address(), threads);
+    }
+
+    @Override
+    public void softmax_backward(Tensor y, Tensor dy, Tensor dx) {
+        sameF32("softmax_backward", y, dy);
+        sameF32("softmax_backward", y, dx);
+        TrainNative.fabric_train_softmax_backward(y.address(), dy.address(), y.rows(), y.cols(), dx.address(), threads);
+    }
+
+    @Override
+    public void swiglu_backward(Tensor gate, Tensor up, Tensor dy, Tensor dgate, Tensor dup) {
+        sameF32("swiglu_backward", gate, up);
+        sameF32("swiglu_backward", gate, dy);
+        sameF32("swiglu_backward", gate, dgate);
+        sameF32("swiglu_backward", gate, dup);
+        TrainNative.fabric_train_swiglu_backward(gate.address(), up.address(), dy.address(), gate.numel(),
+                dgate.address(), dup.address(), threads);
+    }
+
+    @Override
+    public void dropout(Tensor x, float p, long seed, Tensor y) {
+        sameF32("dropout", x, y);
+        if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("dropout p " + p);
+        TrainNative.fabric_train_dropout(x.address(), x.numel(), p, seed, y.address(), threads);
+    }
+
+    @Override
+    public void get_rows_backward(Tensor dy, Tensor ids, Tensor dtable) {
+        need(dy, DType.F32, "get_rows_backward dy");
+        need(ids, DType.I32, "get_rows_backward ids");
+        need(dtable, DType.F32, "get_rows_backward dtable");
+        if (dtable.rank() != 2 || dy.rows() != ids.numel() || dy.cols() != dtable.cols())
+            throw shapes("get_rows_backward", dy, ids, dtable);
+        TrainNative.fabric_train_get_rows_backward(dy.address(), ids.address(), ids.numel(), dtable.cols(),
+                dtable.address(), dtable.rows(), threads);
+    }
+
+    @Override
+    public void attention_train(Tensor q, Tensor k, Tensor v, Tensor seg, int batch, int heads, int kvHeads,
+            float scale, Tensor out, Tensor lse) {
+        long d = attentionShapes("attention_train", q, k, v, seg, batch, heads, kvHeads);
+        sameF32("attention_train", q, out);
+        need(lse, DType.F32, "attention_train lse");
+        if (lse.numel() != q.rows() * heads) throw shapes("attention_train lse", q, lse);
+        TrainNative.fabric_train_attention(q.address(), k.address(), v.address(), seg == null ? 0 : seg.address(),
+                batch, q.rows() / batch, heads, kvHeads, d, scale, out.address(), lse.address(), threads);
+    }
+
+    @Override
+    public void attention_backward(Tensor q, Tensor k, Tensor v, Tensor seg, Tensor out, Tensor lse, Tensor dout,
+            int batch, int heads, int kvHeads, float scale, Tensor dq, Tensor dk, Tensor dv) {
+        long d = attentionShapes("attention_backward", q, k, v, seg, batch, heads, kvHeads);
+        sameF32("attention_backward", q, out);
+        sameF32("attention_backward", q, dout);
+        sameF32("attention_backward", q, dq);
+        sameF32("attention_backward", k, dk);
+        sameF32("attention_backward", v, dv);
+        if (lse.numel() != q.rows() * heads) throw shapes("attention_backward lse", q, lse);
+        TrainNative.fabric_train_attention_backward(q.address(), k.address(), v.address(),
+                seg == null ? 0 : seg.address(), out.address(), lse.address(), dout.address(), batch,
+                q.rows() / batch, heads, kvHeads, d, scale, dq.address(), dk.address(), dv.address(), threads);
+    }
+
+    private static long attentionShapes(String op, Tensor q, Tensor k, Tensor v, Tensor seg, int batch, int heads,
+            int kvHeads) {
+        need(q, DType.F32, op + " q");
+        need(k, DType.F32, op + " k");
+        need(v, DType.F32, op + " v");
+        if (seg != null) need(seg, DType.I32, op + " seg");
+        long d = heads <= 0 ? 0 : q.cols() / heads;
+        if (batch <= 0 || heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || d * heads != q.cols()
+                || k.cols() != kvHeads * d || !Arrays.equals(k.shape(), v.shape()) || k.rows() != q.rows()
+                || q.rows() % batch != 0 || (seg != null && seg.numel() != q.rows()))
+            throw shapes(op + " (batch " + batch + ", heads " + heads + "/" + kvHeads + ")", q, k, v);
+        return d;
+    }
+
+    @Override
+    public CrossEntropy cross_entropy(Tensor logits, Tensor targets, float gradScale) {
+        need(logits, DType.F32, "cross_entropy logits");
+        need(targets, DType.I32, "cross_entropy targets");
+        if (targets.numel() != logits.rows()) throw shapes("cross_entropy", logits, targets);
+        long[] count = new long[1];
+        double loss = TrainNative.fabric_train_cross_entropy(logits.address(), targets.address(), logits.rows(),
+                logits.cols(), gradScale, count, threads);
+        return new CrossEntropy(loss, count[0]);
     }
 
     @Override

@@ -1,0 +1,653 @@
+// Fabric training kernels (see fabric_train.h). Layout: a small thread pool with fixed task grids, the
+// weight-row reader (stored type -> F32 scratch), the GEMM micro-kernel shared by both matmul gradients, then
+// one section per op's backward.
+#include "fabric_train.h"
+
+#include "fabric_cpu.h"
+#include "fabric_quant_common.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wpsabi"
+#include <immintrin.h>
+#define FT_X86 1
+#endif
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------
+// Thread pool. A call is a grid of n_tasks independent tasks; which thread runs a task never changes what it
+// computes (each output has one owner task), so results do not depend on the thread count.
+
+typedef void (*TaskFn)(void* ctx, int64_t task);
+
+class Pool {
+public:
+    void run(int64_t n_tasks, int threads, TaskFn fn, void* ctx) {
+        if (threads <= 0) threads = (int)std::max(1u, std::thread::hardware_concurrency());
+        if (threads <= 1 || n_tasks <= 1) {
+            for (int64_t t = 0; t < n_tasks; t++) fn(ctx, t);
+            return;
+        }
+        std::lock_guard<std::mutex> serial(call_mu_);
+        const int helpers = (int)std::min<int64_t>(threads - 1, n_tasks - 1);
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            while ((int)workers_.size() < helpers) {
+                const int id = (int)workers_.size();
+                workers_.emplace_back([this, id] { loop(id); });
+            }
+            fn_ = fn;
+            ctx_ = ctx;
+            n_tasks_ = n_tasks;
+            next_.store(0);
+            wanted_ = helpers;
+            remaining_ = helpers;
+            generation_++;
+        }
+        work_cv_.notify_all();
+        drain();
+        std::unique_lock<std::mutex> lk(mu_);
+        done_cv_.wait(lk, [this] { return remaining_ == 0; });
+    }
+
+private:
+    void drain() {
+        for (;;) {
+            const int64_t t = next_.fetch_add(1);
+            if (t >= n_tasks_) return;
+            fn_(ctx_, t);
+        }
+    }
+
+    void loop(int id) {
+        uint64_t seen = 0;
+        for (;;) {
+            std::unique_lock<std::mutex> lk(mu_);
+            work_cv_.wait(lk, [&] { return generation_ != seen; });
+            seen = generation_;
+            if (id >= wanted_) continue;
+            lk.unlock();
+            drain();
+            lk.lock();
+            if (--remaining_ == 0) done_cv_.notify_one();
+        }
+    }
+
+    std::mutex call_mu_, mu_;
+    std::condition_variable work_cv_, done_cv_;
+    std::vector<std::thread> workers_;
+    uint64_t generation_ = 0;
+    TaskFn fn_ = nullptr;
+    void* ctx_ = nullptr;
+    int64_t n_tasks_ = 0;
+    std::atomic<int64_t> next_{0};
+    int wanted_ = 0;
+    int remaining_ = 0;
+};
+
+Pool& pool() {
+    static Pool* p = new Pool();  // never destroyed: workers may outlive static destruction order
+    return *p;
+}
+
+// body(task) for task in [0, n_tasks).
+template <class F>
+void run_tasks(int64_t n_tasks, int threads, F&& body) {
+    if (n_tasks <= 0) return;
+    pool().run(n_tasks, threads, [](void* c, int64_t t) { (*(F*)c)(t); }, &body);
+}
+
+// body(begin, end) over [0, n) in fixed chunks of `chunk`.
+template <class F>
+void for_chunks(int64_t n, int64_t chunk, int threads, F&& body) {
+    chunk = std::max<int64_t>(1, chunk);
+    run_tasks((n + chunk - 1) / chunk, threads, [&](int64_t t) { body(t * chunk, std::min(n, (t + 1) * chunk)); });
+}
+
+#if FT_X86
+bool cpu_avx512() {
+    static const bool yes = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    }();
+    return yes;
+}
+bool cpu_avx2() {
+    static const bool yes = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }();
+    return yes;
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------------------
+// Weight rows in their stored type -> F32.
+
+constexpr int T_F32 = 0, T_F16 = 1, T_BF16 = 30;
+
+int64_t block_elems(int32_t type) {
+    if (type == T_F32 || type == T_F16 || type == T_BF16) return 1;
+    return fq::block_elems(type);
+}
+
+int64_t block_bytes(int32_t type) {
+    if (type == T_F32) return 4;
+    if (type == T_F16 || type == T_BF16) return 2;
+    return fq::block_bytes(type);
+}
+
+fq::DequantFn dequant(int32_t type) {
+    static const bool isa_set = [] {
+        int bits = 0;
+#if FT_X86
+        if (cpu_avx2()) bits |= FABRIC_ISA_AVX2;
+        if (cpu_avx512()) bits |= FABRIC_ISA_AVX512;
+#endif
+        fabric_quant_set_isa(bits);
+        return true;
+    }();
+    (void)isa_set;
+    return fq::dequant_fn(type);
+}
+
+#if FT_X86
+void f16_row_avx512(const uint16_t* h, int64_t n, float* y);
+void f16_row_avx2(const uint16_t* h, int64_t n, float* y);
+#endif
+
+// Elements [k0, k1) of one weight row (k0, k1 multiples of the block size) into dst.
+void read_row(int32_t type, const uint8_t* row, int64_t k0, int64_t k1, float* dst) {
+    switch (type) {
+        case T_F32: memcpy(dst, (const float*)row + k0, (size_t)(k1 - k0) * 4); return;
+        case T_F16: {
+            const uint16_t* h = (const uint16_t*)row + k0;
+#if FT_X86
+            if (cpu_avx512()) return f16_row_avx512(h, k1 - k0, dst);
+            if (cpu_avx2()) return f16_row_avx2(h, k1 - k0, dst);
+#endif
+            for (int64_t i = 0; i < k1 - k0; i++) dst[i] = fq::half_to_float(h[i]);
+            return;
+        }
+        case T_BF16: {
+            const uint16_t* h = (const uint16_t*)row + k0;
+            for (int64_t i = 0; i < k1 - k0; i++) {
+                const uint32_t u = (uint32_t)h[i] << 16;
+                memcpy(dst + i, &u, 4);
+            }
+            return;
+        }
+        default: {
+            const int64_t be = fq::block_elems(type), bb = fq::block_bytes(type);
+            dequant(type)(row + k0 / be * bb, dst, (k1 - k0) / be);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The GEMM micro-kernel of both matmul gradients: C[i, c] += sum_j A(i, j) * B[j, c] for i < rows, c < cols,
+// j < depth, with A(i, j) = a[i * sai + j * saj] and B row stride ldb, C row stride ldc. Each C element is one
+// FMA chain over j in order from its old value, so the vector and scalar paths give the same bits.
+
+void gemm_acc_scalar(const float* a, int64_t sai, int64_t saj, const float* b, int64_t ldb, float* c, int64_t ldc,
+                     int64_t rows, int64_t cols, int64_t depth) {
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t x = 0; x < cols; x++) {
+            float acc = c[i * ldc + x];
+            for (int64_t j = 0; j < depth; j++) acc = fmaf(a[i * sai + j * saj], b[j * ldb + x], acc);
+            c[i * ldc + x] = acc;
+        }
+}
+
+#if FT_X86
+template <int R>
+__attribute__((target("avx512f"))) void tile_avx512(const float* a, int64_t sai, int64_t saj, const float* b,
+                                                    int64_t ldb, float* c, int64_t ldc, int64_t cols, int64_t depth) {
+    // R rows x 64 columns (four 16-lane vectors, masked at the edge)
+    __mmask16 m[4];
+    for (int v = 0; v < 4; v++) {
+        const int64_t left = cols - 16 * v;
+        m[v] = left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+    }
+    __m512 acc[R][4];
+    for (int i = 0; i < R; i++)
+        for (int v = 0; v < 4; v++) acc[i][v] = _mm512_maskz_loadu_ps(m[v], c + i * ldc + 16 * v);
+    for (int64_t j = 0; j < depth; j++) {
+        const float* bj = b + j * ldb;
+        __m512 w[4];
+        for (int v = 0; v < 4; v++) w[v] = _mm512_maskz_loadu_ps(m[v], bj + 16 * v);
+        for (int i = 0; i < R; i++) {
+            const __m512 s = _mm512_set1_ps(a[i * sai + j * saj]);
+            for (int v = 0; v < 4; v++) acc[i][v] = _mm512_fmadd_ps(s, w[v], acc[i][v]);
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int v = 0; v < 4; v++) _mm512_mask_storeu_ps(c + i * ldc + 16 * v, m[v], acc[i][v]);
+}
+
+template <int R>
+__attribute__((target("avx2,fma"))) void tile_avx2(const float* a, int64_t sai, int64_t saj, const float* b,
+                                                  int64_t ldb, float* c, int64_t ldc, int64_t depth) {
+    // R rows x 32 columns, full width only (the caller sends edges to the scalar path)
+    __m256 acc[R][4];
+    for (int i = 0; i < R; i++)
+        for (int v = 0; v < 4; v++) acc[i][v] = _mm256_loadu_ps(c + i * ldc + 8 * v);
+    for (int64_t j = 0; j < depth; j++) {
+        const float* bj = b + j * ldb;
+        __m256 w[4];
+        for (int v = 0; v < 4; v++) w[v] = _mm256_loadu_ps(bj + 8 * v);
+        for (int i = 0; i < R; i++) {
+            const __m256 s = _mm256_set1_ps(a[i * sai + j * saj]);
+            for (int v = 0; v < 4; v++) acc[i][v] = _mm256_fmadd_ps(s, w[v], acc[i][v]);
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int v = 0; v < 4; v++) _mm256_storeu_ps(c + i * ldc + 8 * v, acc[i][v]);
+}
+#endif
+
+void gemm_acc(const float* a, int64_t sai, int64_t saj, const float* b, int64_t ldb, float* c, int64_t ldc,
+              int64_t rows, int64_t cols, int64_t depth) {
+#if FT_X86
+    if (cpu_avx512()) {
+        for (int64_t x = 0; x < cols; x += 64) {
+            const int64_t cw = std::min<int64_t>(64, cols - x);
+            int64_t i = 0;
+            for (; i + 4 <= rows; i += 4) tile_avx512<4>(a + i * sai, sai, saj, b + x, ldb, c + i * ldc + x, ldc, cw, depth);
+            for (; i < rows; i++) tile_avx512<1>(a + i * sai, sai, saj, b + x, ldb, c + i * ldc + x, ldc, cw, depth);
+        }
+        return;
+    }
+    if (cpu_avx2()) {
+        int64_t x = 0;
+        for (; x + 32 <= cols; x += 32) {
+            int64_t i = 0;
+            for (; i + 3 <= rows; i += 3) tile_avx2<3>(a + i * sai, sai, saj, b + x, ldb, c + i * ldc + x, ldc, depth);
+            for (; i < rows; i++) tile_avx2<1>(a + i * sai, sai, saj, b + x, ldb, c + i * ldc + x, ldc, depth);
+        }
+        if (x < cols) gemm_acc_scalar(a, sai, saj, b + x, ldb, c + x, ldc, rows, cols - x, depth);
+        return;
+    }
+#endif
+    gemm_acc_scalar(a, sai, saj, b, ldb, c, ldc, rows, cols, depth);
+}
+
+// Fixed partitioning of the matmul gradients (independent of the thread count).
+constexpr int64_t kColChunk = 256;  // k columns per task (rounded up to whole weight blocks)
+constexpr int64_t kRowChunk = 256;  // output rows per task
+constexpr int64_t kDepth = 64;      // weight rows read into scratch at a time
+
+// Dot product and axpy of attention rows. The vector builds keep 16 (8) partial sums and add them in a fixed
+// tree; results depend on the variant, never on the thread count.
+float dot_scalar(const float* a, const float* b, int64_t n) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s = fmaf(a[i], b[i], s);
+    return s;
+}
+
+void axpy_scalar(float s, const float* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = fmaf(s, x[i], y[i]);
+}
+
+#if FT_X86
+__attribute__((target("avx512f"))) float dot_avx512(const float* a, const float* b, int64_t n) {
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+__attribute__((target("avx512f"))) void axpy_avx512(float s, const float* x, float* y, int64_t n) {
+    const __m512 vs = _mm512_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(vs, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(vs, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, acc);
+    float s = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+    for (; i < n; i++) s = fmaf(a[i], b[i], s);
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) void axpy_avx2(float s, const float* x, float* y, int64_t n) {
+    const __m256 vs = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(vs, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] = fmaf(s, x[i], y[i]);
+}
+
+__attribute__((target("avx512f"))) void f16_row_avx512(const uint16_t* h, int64_t n, float* y) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(h + i))));
+    for (; i < n; i++) y[i] = fq::half_to_float(h[i]);
+}
+
+__attribute__((target("avx2,f16c"))) void f16_row_avx2(const uint16_t* h, int64_t n, float* y) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(h + i))));
+    for (; i < n; i++) y[i] = fq::half_to_float(h[i]);
+}
+#endif
+
+float dot(const float* a, const float* b, int64_t n) {
+#if FT_X86
+    if (cpu_avx512()) return dot_avx512(a, b, n);
+    if (cpu_avx2()) return dot_avx2(a, b, n);
+#endif
+    return dot_scalar(a, b, n);
+}
+
+void axpy(float s, const float* x, float* y, int64_t n) {
+#if FT_X86
+    if (cpu_avx512()) return axpy_avx512(s, x, y, n);
+    if (cpu_avx2()) return axpy_avx2(s, x, y, n);
+#endif
+    axpy_scalar(s, x, y, n);
+}
+
+uint64_t splitmix64(uint64_t z) {
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+}  // namespace
+
+extern "C" {
+
+// ---- matmul ----------------------------------------------------------------------------------------------
+
+int32_t fabric_train_matmul_backward_x(int32_t wtype, const void* w, int64_t n, int64_t k, const float* dy,
+                                       int64_t m, float* dx, int32_t accumulate, int32_t threads) {
+    const int64_t be = block_elems(wtype), bb = block_bytes(wtype);
+    if (be <= 0 || bb <= 0 || (wtype != T_F32 && wtype != T_F16 && wtype != T_BF16 && dequant(wtype) == nullptr))
+        return -1;
+    const int64_t row_bytes = k / be * bb;
+    const int64_t kc = (kColChunk + be - 1) / be * be;
+    const int64_t n_kc = (k + kc - 1) / kc, n_mc = (m + kRowChunk - 1) / kRowChunk;
+    const uint8_t* wb = (const uint8_t*)w;
+    run_tasks(n_kc * n_mc, threads, [&](int64_t task) {
+        const int64_t k0 = task % n_kc * kc, k1 = std::min(k, k0 + kc), kw = k1 - k0;
+        const int64_t m0 = task / n_kc * kRowChunk, m1 = std::min(m, m0 + kRowChunk);
+        if (!accumulate)
+            for (int64_t r = m0; r < m1; r++) memset(dx + r * k + k0, 0, (size_t)kw * 4);
+        if (wtype == T_F32) {
+            for (int64_t j0 = 0; j0 < n; j0 += kDepth)
+                gemm_acc(dy + m0 * n + j0, n, 1, (const float*)w + j0 * k + k0, k, dx + m0 * k + k0, k, m1 - m0, kw,
+                         std::min(kDepth, n - j0));
+            return;
+        }
+        thread_local std::vector<float> scratch;
+        scratch.resize((size_t)(kDepth * kw));
+        for (int64_t j0 = 0; j0 < n; j0 += kDepth) {
+            const int64_t depth = std::min(kDepth, n - j0);
+            for (int64_t j = 0; j < depth; j++) read_row(wtype, wb + (j0 + j) * row_bytes, k0, k1, scratch.data() + j * kw);
+            gemm_acc(dy + m0 * n + j0, n, 1, scratch.data(), kw, dx + m0 * k + k0, k, m1 - m0, kw, depth);
+        }
+    });
+    return 0;
+}
+
+void fabric_train_matmul_backward_w(const float* x, int64_t m, int64_t k, const float* dy, int64_t n, float* dw,
+                                    int32_t threads) {
+    const int64_t n_kc = (k + kColChunk - 1) / kColChunk, nc = 64, n_nc = (n + nc - 1) / nc;
+    run_tasks(n_kc * n_nc, threads, [&](int64_t task) {
+        const int64_t k0 = task % n_kc * kColChunk, k1 = std::min(k, k0 + kColChunk);
+        const int64_t n0 = task / n_kc * nc, n1 = std::min(n, n0 + nc);
+        // dw[i, c] += sum_r dy[r, i] x[r, c]: A(i, r) = dy[r * n + i]
+        gemm_acc(dy + n0, 1, n, x + k0, k, dw + n0 * k + k0, k, n1 - n0, k1 - k0, m);
+    });
+}
+
+// ---- rms_norm --------------------------------------------------------------------------------------------
+
+void fabric_train_rms_norm_backward(const float* x, const float* dy, int64_t rows, int64_t n, float eps, float* dx,
+                                    int32_t threads) {
+    for_chunks(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1)), threads, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; r++) {
+            const float* xr = x + r * n;
+            const float* gr = dy + r * n;
+            double ss = 0, sd = 0;
+            for (int64_t i = 0; i < n; i++) {
+                ss += (double)xr[i] * xr[i];
+                sd += (double)gr[i] * xr[i];
+            }
+            const double inv = 1.0 / sqrt(ss / (double)n + (double)eps);
+            const double c = inv * inv * inv * sd / (double)n;
+            float* o = dx + r * n;
+            for (int64_t i = 0; i < n; i++) o[i] = (float)(inv * gr[i] - c * xr[i]);
+        }
+    });
+}
+
+// ---- mul / add (the broadcast operand's gradient) --------------------------------------------------------
+
+void fabric_train_column_sum(const float* a, const float* b, int64_t rows, int64_t n, float* out, int32_t threads) {
+    for_chunks(n, 64, threads, [&](int64_t c0, int64_t c1) {
+        float acc[64];
+        for (int64_t c = c0; c < c1; c++) acc[c - c0] = out[c];
+        for (int64_t r = 0; r < rows; r++) {
+            const float* ar = a + r * n;
+            if (b) {
+                const float* br = b + r * n;
+                for (int64_t c = c0; c < c1; c++) acc[c - c0] = fmaf(ar[c], br[c], acc[c - c0]);
+            } else {
+                for (int64_t c = c0; c < c1; c++) acc[c - c0] += ar[c];
+            }
+        }
+        for (int64_t c = c0; c < c1; c++) out[c] = acc[c - c0];
+    });
+}
+
+// ---- softmax ---------------------------------------------------------------------------------------------
+
+void fabric_train_softmax_backward(const float* y, const float* dy, int64_t rows, int64_t n, float* dx,
+                                   int32_t threads) {
+    for_chunks(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1)), threads, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; r++) {
+            const float* yr = y + r * n;
+            const float* gr = dy + r * n;
+            double s = 0;
+            for (int64_t i = 0; i < n; i++) s += (double)yr[i] * gr[i];
+            for (int64_t i = 0; i < n; i++) dx[r * n + i] = (float)(yr[i] * (gr[i] - s));
+        }
+    });
+}
+
+// ---- swiglu ----------------------------------------------------------------------------------------------
+
+void fabric_train_swiglu_backward(const float* gate, const float* up, const float* dy, int64_t n, float* dgate,
+                                  float* dup, int32_t threads) {
+    for_chunks(n, 1 << 14, threads, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; i++) {
+            const float g = gate[i], s = 1.0f / (1.0f + expf(-g));
+            const float dg = dy[i] * up[i] * s * (1.0f + g * (1.0f - s));
+            const float du = dy[i] * g * s;
+            dgate[i] = dg;
+            dup[i] = du;
+        }
+    });
+}
+
+// ---- dropout ---------------------------------------------------------------------------------------------
+
+void fabric_train_dropout(const float* x, int64_t n, float p, uint64_t seed, float* y, int32_t threads) {
+    const float keep_scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    const uint64_t threshold = (uint64_t)((double)p * 16777216.0);
+    const uint64_t s = splitmix64(seed);
+    for_chunks(n, 1 << 14, threads, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; i++) {
+            const uint64_t u = splitmix64(s ^ (uint64_t)i) >> 40;  // 24 uniform bits
+            y[i] = u >= threshold ? x[i] * keep_scale : 0.0f;
+        }
+    });
+}
+
+// ---- get_rows --------------------------------------------------------------------------------------------
+
+void fabric_train_get_rows_backward(const float* dy, const int32_t* ids, int64_t n_ids, int64_t cols, float* dtable,
+                                    int64_t n_rows, int32_t threads) {
+    for_chunks(cols, 256, threads, [&](int64_t c0, int64_t c1) {
+        for (int64_t i = 0; i < n_ids; i++) {
+            const int64_t r = ids[i];
+            if (r < 0 || r >= n_rows) continue;
+            float* o = dtable + r * cols;
+            const float* g = dy + i * cols;
+            for (int64_t c = c0; c < c1; c++) o[c] += g[c];
+        }
+    });
+}
+
+// ---- attention -------------------------------------------------------------------------------------------
+
+constexpr int64_t kQueryChunk = 16;
+
+void fabric_train_attention(const float* q, const float* k, const float* v, const int32_t* seg, int64_t batch,
+                            int64_t t, int64_t n_head, int64_t n_kv_head, int64_t d, float scale, float* out,
+                            float* lse, int32_t threads) {
+    const int64_t group = n_head / n_kv_head, n_qc = (t + kQueryChunk - 1) / kQueryChunk;
+    run_tasks(batch * n_head * n_qc, threads, [&](int64_t task) {
+        const int64_t b = task / (n_head * n_qc), h = task / n_qc % n_head, i0 = task % n_qc * kQueryChunk;
+        const int64_t g = h / group;
+        thread_local std::vector<float> s;
+        s.resize((size_t)t);
+        for (int64_t i = i0; i < std::min(t, i0 + kQueryChunk); i++) {
+            const int64_t row = b * t + i;
+            const float* qi = q + (row * n_head + h) * d;
+            float mx = -INFINITY;
+            for (int64_t j = 0; j <= i; j++) {
+                if (seg && seg[b * t + j] != seg[row]) {
+                    s[j] = -INFINITY;
+                    continue;
+                }
+                s[j] = dot(qi, k + ((b * t + j) * n_kv_head + g) * d, d) * scale;
+                mx = std::max(mx, s[j]);
+            }
+            float sum = 0.0f;
+            for (int64_t j = 0; j <= i; j++) sum += (s[j] = s[j] == -INFINITY ? 0.0f : expf(s[j] - mx));
+            float* o = out + (row * n_head + h) * d;
+            memset(o, 0, (size_t)d * 4);
+            const float inv = 1.0f / sum;
+            for (int64_t j = 0; j <= i; j++)
+                if (s[j] != 0.0f) axpy(s[j] * inv, v + ((b * t + j) * n_kv_head + g) * d, o, d);
+            lse[row * n_head + h] = mx + logf(sum);
+        }
+    });
+}
+
+void fabric_train_attention_backward(const float* q, const float* k, const float* v, const int32_t* seg,
+                                     const float* out, const float* lse, const float* dout, int64_t batch, int64_t t,
+                                     int64_t n_head, int64_t n_kv_head, int64_t d, float scale, float* dq, float* dk,
+                                     float* dv, int32_t threads) {
+    const int64_t group = n_head / n_kv_head, n_qc = (t + kQueryChunk - 1) / kQueryChunk;
+    // D[row, h] = dout . out, the softmax-backward row term
+    std::vector<float> D((size_t)(batch * t * n_head));
+    for_chunks(batch * t * n_head, 1024, threads, [&](int64_t a, int64_t e) {
+        for (int64_t r = a; r < e; r++) D[r] = dot(dout + r * d, out + r * d, d);
+    });
+    // dq: one task per (sequence, query head, block of queries)
+    run_tasks(batch * n_head * n_qc, threads, [&](int64_t task) {
+        const int64_t b = task / (n_head * n_qc), h = task / n_qc % n_head, i0 = task % n_qc * kQueryChunk;
+        const int64_t g = h / group;
+        for (int64_t i = i0; i < std::min(t, i0 + kQueryChunk); i++) {
+            const int64_t row = b * t + i, qr = row * n_head + h;
+            const float* qi = q + qr * d;
+            const float* gi = dout + qr * d;
+            float* dqi = dq + qr * d;
+            memset(dqi, 0, (size_t)d * 4);
+            for (int64_t j = 0; j <= i; j++) {
+                if (seg && seg[b * t + j] != seg[row]) continue;
+                const float* kj = k + ((b * t + j) * n_kv_head + g) * d;
+                const float p = expf(dot(qi, kj, d) * scale - lse[qr]);
+                const float ds = p * (dot(gi, v + ((b * t + j) * n_kv_head + g) * d, d) - D[qr]);
+                axpy(ds * scale, kj, dqi, d);
+            }
+        }
+    });
+    // dk, dv: one task per (sequence, kv head, block of keys), summing over the group's query heads in order
+    run_tasks(batch * n_kv_head * n_qc, threads, [&](int64_t task) {
+        const int64_t b = task / (n_kv_head * n_qc), g = task / n_qc % n_kv_head, j0 = task % n_qc * kQueryChunk;
+        for (int64_t j = j0; j < std::min(t, j0 + kQueryChunk); j++) {
+            const int64_t krow = (b * t + j) * n_kv_head + g;
+            const float* kj = k + krow * d;
+            const float* vj = v + krow * d;
+            float* dkj = dk + krow * d;
+            float* dvj = dv + krow * d;
+            memset(dkj, 0, (size_t)d * 4);
+            memset(dvj, 0, (size_t)d * 4);
+            for (int64_t h = g * group; h < (g + 1) * group; h++)
+                for (int64_t i = j; i < t; i++) {
+                    const int64_t row = b * t + i, qr = row * n_head + h;
+                    if (seg && seg[b * t + j] != seg[row]) continue;
+                    const float* qi = q + qr * d;
+                    const float* gi = dout + qr * d;
+                    const float p = expf(dot(qi, kj, d) * scale - lse[qr]);
+                    const float ds = p * (dot(gi, vj, d) - D[qr]);
+                    axpy(p, gi, dvj, d);
+                    axpy(ds * scale, qi, dkj, d);
+                }
+        }
+    });
+}
+
+// ---- cross-entropy ---------------------------------------------------------------------------------------
+
+double fabric_train_cross_entropy(float* logits, const int32_t* targets, int64_t rows, int64_t vocab,
+                                  float grad_scale, int64_t* count, int32_t threads) {
+    std::vector<double> loss((size_t)rows, 0.0);
+    run_tasks(rows, threads, [&](int64_t r) {
+        float* x = logits + r * vocab;
+        const int32_t tg = targets[r];
+        if (tg < 0 || tg >= vocab) {
+            memset(x, 0, (size_t)vocab * 4);
+            return;
+        }
+        float mx = -INFINITY;
+        for (int64_t i = 0; i < vocab; i++) mx = std::max(mx, x[i]);
+        double sum = 0;
+        for (int64_t i = 0; i < vocab; i++) sum += (double)expf(x[i] - mx);
+        const double lse = (double)mx + log(sum);
+        loss[r] = lse - (double)x[tg];
+        const float inv = (float)(1.0 / sum);
+        for (int64_t i = 0; i < vocab; i++) x[i] = expf(x[i] - mx) * inv * grad_scale;
+        x[tg] -= grad_scale;
+    });
+    double total = 0;
+    int64_t n = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        total += loss[r];
+        if (targets[r] >= 0 && targets[r] < vocab) n++;
+    }
+    *count = n;
+    return total;
+}
+
+}  // extern "C"

@@ -1,0 +1,83 @@
+package dev.fabric.train;
+
+import dev.fabric.FabricException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/**
+ * PLACEHOLDER, to be replaced by fabric-native's shared SafeOutput routine when it lands: files written atomically
+ * (a temporary in the destination folder, written, fsync'ed, renamed over the target, the folder fsync'ed), so a
+ * crash or a full disk never leaves a half-written file under the target name.
+ */
+public final class AtomicFiles {
+    private AtomicFiles() {}
+
+    /** Writes a file's contents into a channel. */
+    @FunctionalInterface
+    public interface Body {
+        void write(FileChannel ch) throws IOException;
+    }
+
+    /** Writes {@code target} atomically with {@code body}; on any failure the temporary is deleted. */
+    public static void write(Path target, Body body) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        boolean ok = false;
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                body.write(ch);
+                ch.force(true);
+            }
+            move(tmp, target);
+            syncDirectory(dir);
+            ok = true;
+        } catch (IOException e) {
+            throw new FabricException("cannot write " + target + ": " + e.getMessage(), FabricException.EXIT_IO, e);
+        } finally {
+            if (!ok) Files.deleteIfExists(tmp);
+        }
+    }
+
+    public static void write(Path target, byte[] bytes) throws IOException {
+        write(target, ch -> writeFully(ch, ByteBuffer.wrap(bytes)));
+    }
+
+    public static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) ch.write(b);
+    }
+
+    /** Renames {@code from} to {@code to} atomically where the file system can (same folder). */
+    public static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** Makes renames in {@code dir} durable (Linux); best effort where a folder cannot be opened. */
+    public static void syncDirectory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException | UnsupportedOperationException ignored) {
+            // durability of the rename is best effort
+        }
+    }
+
+    /** Deletes a folder tree (or a file); nothing if absent. */
+    public static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+        }
+    }
+}
