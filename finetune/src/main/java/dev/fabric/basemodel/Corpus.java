@@ -67,6 +67,18 @@ public final class Corpus {
         }
     }
 
+    /** One row made by {@link #messagesRow} as chat messages. */
+    public static List<dev.fabric.template.ChatMessage> messages(String row) {
+        List<dev.fabric.template.ChatMessage> out = new ArrayList<>();
+        try {
+            for (var m : JSON.readTree(row).get("messages"))
+                out.add(new dev.fabric.template.ChatMessage(m.get("role").asText(), m.get("content").asText()));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(e);
+        }
+        return out;
+    }
+
     /** The conversations of rows made by {@link #messagesRow}, as (question, answer) pairs. */
     public static List<Map.Entry<String, String>> pairs(List<String> rows) {
         List<Map.Entry<String, String>> out = new ArrayList<>();
