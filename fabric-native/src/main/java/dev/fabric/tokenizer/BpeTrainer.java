@@ -72,20 +72,20 @@ public final class BpeTrainer {
         long before = 0;
         for (int w = 0; w < words.size(); w++) before += words.get(w).length * counts.get(w)[0];
 
+        // Pair counts over the corpus, kept up to date merge by merge: only the words that hold the merged pair
+        // change, so only their pairs are recounted (the words holding a pair are indexed, lazily: an entry may
+        // name a word that no longer holds it, which the update skips).
+        Map<Long, long[]> pairCounts = new HashMap<>();
+        Map<Long, List<Integer>> pairWords = new HashMap<>();
+        for (int w = 0; w < words.size(); w++) count(words.get(w), counts.get(w)[0], w, pairCounts, pairWords);
+
         List<String> merges = new ArrayList<>(nMerges);
-        Map<Long, Long> pairCounts = new HashMap<>();
         for (int m = 0; m < nMerges; m++) {
-            pairCounts.clear();
-            for (int w = 0; w < words.size(); w++) {
-                int[] s = words.get(w);
-                long c = counts.get(w)[0];
-                for (int i = 0; i + 1 < s.length; i++) pairCounts.merge(pair(s[i], s[i + 1]), c, Long::sum);
-            }
             long best = -1, bestCount = 0;
             String bestText = null;
             for (var e : pairCounts.entrySet()) {
-                long c = e.getValue();
-                if (c < bestCount) continue;
+                long c = e.getValue()[0];
+                if (c < bestCount || c == 0) continue;
                 long p = e.getKey();
                 String text = spelling.get((int) (p >>> 32)) + " " + spelling.get((int) p);
                 if (c > bestCount || text.compareTo(bestText) < 0) {
@@ -98,7 +98,19 @@ public final class BpeTrainer {
             int a = (int) (best >>> 32), b = (int) best, merged = spelling.size();
             spelling.add(spelling.get(a) + spelling.get(b));
             merges.add(bestText);
-            for (int w = 0; w < words.size(); w++) words.set(w, apply(words.get(w), a, b, merged));
+            List<Integer> holders = pairWords.remove(best);
+            int last = -1;
+            for (int w : holders) {
+                if (w == last) continue; // a word is listed once per occurrence of the pair
+                last = w;
+                int[] old = words.get(w), now = apply(old, a, b, merged);
+                if (now == old) continue;
+                long c = counts.get(w)[0];
+                count(old, -c, -1, pairCounts, null);
+                count(now, c, w, pairCounts, pairWords);
+                words.set(w, now);
+            }
+            pairCounts.remove(best);
         }
         long after = 0;
         for (int w = 0; w < words.size(); w++) after += words.get(w).length * counts.get(w)[0];
@@ -114,6 +126,20 @@ public final class BpeTrainer {
         Vocabulary v = new Vocabulary(Vocabulary.MODEL_BPE, pre, List.copyOf(tokens), new float[n], types,
                 List.copyOf(merges), eosId, eosId, eotId, -1, -1, -1, false, false, false);
         return new Result(v, before, after);
+    }
+
+    /** Adds {@code c} occurrences of each adjacent pair of {@code s} to the counts, and indexes word {@code w}. */
+    private static void count(int[] s, long c, int w, Map<Long, long[]> counts, Map<Long, List<Integer>> holders) {
+        for (int i = 0; i + 1 < s.length; i++) {
+            long p = pair(s[i], s[i + 1]);
+            long[] n = counts.get(p);
+            if (n == null) counts.put(p, n = new long[1]);
+            n[0] += c;
+            if (holders != null) {
+                List<Integer> list = holders.computeIfAbsent(p, k -> new ArrayList<>());
+                if (list.isEmpty() || list.get(list.size() - 1) != w) list.add(w);
+            }
+        }
     }
 
     private static long pair(int a, int b) {
