@@ -67,6 +67,7 @@ final class RowShapes {
         JsonNode m = row.get("messages");
         if (m == null) throw new DataException("\"messages\": missing");
         if (!m.isArray()) throw new DataException("\"messages\": expected an array of {role, content}, got " + kind(m));
+        if (m.isEmpty()) throw new DataException("\"messages\": an empty conversation");
         ObjectNode only = JSON.createObjectNode();
         only.set("messages", m);
         try {
@@ -82,6 +83,7 @@ final class RowShapes {
         JsonNode c = row.get("conversations");
         if (c == null) throw new DataException("\"conversations\": missing");
         if (!c.isArray()) throw new DataException("\"conversations\": expected an array of {from, value}, got " + kind(c));
+        if (c.isEmpty()) throw new DataException("\"conversations\": an empty conversation");
         List<ChatMessage> out = new ArrayList<>();
         String system = string(row, "system", false);
         if (system != null && !system.isEmpty()) out.add(ChatMessage.system(system));
