@@ -10,7 +10,8 @@ import java.util.List;
  * <p>Without packing each example is one sequence. With packing, examples are placed in the epoch's order by
  * first fit: each goes into the first open sequence with room for it, else opens a new one. At most
  * {@value #OPEN} sequences are open at once (the oldest is closed when another must open), which keeps the
- * work linear in the number of examples; a sequence is closed when it is full. Inside a sequence, each example
+ * work linear in the number of examples; a sequence is closed when it is full. Sequences come out in the
+ * order they were opened. Inside a sequence, each example
  * keeps exactly its own tokens and targets, its positions restart at 0 and it has its own segment id, so a
  * packed example is computed as it would be alone.
  */
@@ -29,26 +30,31 @@ public final class Packing {
             for (Example e : ordered) done.add(new Sequence(List.of(e), e.size()));
             return done;
         }
+        // Open sequences as [opening number, used tokens] with their examples; closed ones are kept in opening
+        // order so the result does not depend on when a sequence filled up.
         List<List<Example>> open = new ArrayList<>();
-        List<Integer> used = new ArrayList<>();
+        List<int[]> state = new ArrayList<>();
+        java.util.TreeMap<Integer, Sequence> closed = new java.util.TreeMap<>();
+        int opened = 0;
         for (Example e : ordered) {
             int k = 0;
-            while (k < open.size() && used.get(k) + e.size() > context) k++;
+            while (k < open.size() && state.get(k)[1] + e.size() > context) k++;
             if (k == open.size()) {
                 if (open.size() == OPEN) {
-                    done.add(new Sequence(List.copyOf(open.remove(0)), used.remove(0)));
+                    closed.put(state.get(0)[0], new Sequence(List.copyOf(open.remove(0)), state.remove(0)[1]));
                     k--;
                 }
                 open.add(new ArrayList<>());
-                used.add(0);
+                state.add(new int[] {opened++, 0});
             }
             open.get(k).add(e);
-            used.set(k, used.get(k) + e.size());
-            if (used.get(k) == context) {
-                done.add(new Sequence(List.copyOf(open.remove(k)), used.remove(k)));
+            state.get(k)[1] += e.size();
+            if (state.get(k)[1] == context) {
+                closed.put(state.get(k)[0], new Sequence(List.copyOf(open.remove(k)), state.remove(k)[1]));
             }
         }
-        for (int k = 0; k < open.size(); k++) done.add(new Sequence(List.copyOf(open.get(k)), used.get(k)));
+        for (int k = 0; k < open.size(); k++) closed.put(state.get(k)[0], new Sequence(List.copyOf(open.get(k)), state.get(k)[1]));
+        done.addAll(closed.values());
         return done;
     }
 
