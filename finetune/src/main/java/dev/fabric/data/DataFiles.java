@@ -103,7 +103,7 @@ public final class DataFiles {
                     node = JSON.readTree(s);
                 } catch (JsonProcessingException e) {
                     bad.add(new Malformed(where, "invalid JSON at column " + e.getLocation().getColumnNr() + ": "
-                            + e.getOriginalMessage()));
+                            + jsonProblem(e.getOriginalMessage())));
                     continue;
                 }
                 if (use == null) {
@@ -129,6 +129,14 @@ public final class DataFiles {
         }
         bad.sort(java.util.Comparator.comparingInt(m -> lineOf(m.where())));
         return new Read(name, use, format == Format.AUTO, "jsonl", rows, bad);
+    }
+
+    /** Jackson's message without its source-location tail, which names no file a user knows. */
+    static String jsonProblem(String msg) {
+        int k = msg.indexOf(" (start marker at");
+        if (k >= 0) msg = msg.substring(0, k);
+        k = msg.indexOf('\n');
+        return k >= 0 ? msg.substring(0, k) : msg;
     }
 
     private static int lineOf(String where) {

@@ -464,12 +464,13 @@ public final class RecipeLoader {
             }
             // effective: the stage's value, else the top level's
             Map<String, Val> eff = new LinkedHashMap<>();
+            values.forEach((k, v) -> {
+                if (k.startsWith("data.") || k.startsWith("train.")) eff.put(k, v);
+            });
             for (Field f : RecipeSchema.STAGE_FIELDS) {
                 if (f.key().equals("name")) continue;
-                String top = RecipeSchema.inherited(f.key());
                 Val own = sv.get(f.key());
-                if (own != null && own.value() != null) eff.put(top, own);
-                else if (values.containsKey(top)) eff.put(top, values.get(top));
+                if (own != null && own.value() != null) eff.put(RecipeSchema.inherited(f.key()), own);
             }
             boolean ownLength = given(sv, "steps") || given(sv, "epochs");
             if (ownLength) {

@@ -118,6 +118,7 @@ class RecipeLoaderTest {
         Recipe r = load("""
                 model: base.gguf
                 train: {lr: 0.001, schedule: constant, steps: 10}
+                data: {overlong: truncate, max_malformed: 0.2}
                 stages:
                   - name: basics
                     data: {train: s1.jsonl}
@@ -130,6 +131,8 @@ class RecipeLoaderTest {
         assertEquals(2, r.stages().size());
         Recipe.Stage a = r.stages().get(0), b = r.stages().get(1);
         assertEquals("basics", a.name());
+        assertEquals(Recipe.Overlong.TRUNCATE, a.data().overlong());
+        assertEquals(0.2, b.data().maxMalformed());
         assertNull(a.steps());
         assertEquals(2.0, a.epochs());
         assertEquals(0.001, a.lr());
