@@ -64,7 +64,7 @@ class TuneCommandTest {
         assertTrue(out.contains("lora: rank 8, alpha 32.0 (scale 4"), out);
         assertTrue(out.contains("data, stage chat:") && out.contains("data, stage text:"), out);
         assertTrue(out.contains("train.jsonl:3: invalid JSON"), out);
-        assertTrue(out.contains("a alpaca row in a file read as messages"), out);
+        assertTrue(out.contains("an alpaca row in a file read as messages"), out);
         assertTrue(out.contains("[[Yes.<|im_end|>]]"), out);
         // Qwen3's own template writes an empty think block into the last reply: trained, as it renders it.
         assertTrue(out.contains("[[<think>\n\n</think>\n\nYou're welcome.<|im_end|>]]"), out);

@@ -51,7 +51,8 @@ final class RowShapes {
         if (!row.isObject()) throw new DataException("expected a JSON object, got " + kind(row));
         Format has = detect(row);
         if (has != null && has != format) {
-            throw new DataException("a " + has.label() + " row in a file read as " + format.label()
+            throw new DataException((has == Format.ALPACA ? "an " : "a ") + has.label() + " row in a file read as "
+                    + format.label()
                     + " (set data.format, or keep one shape per file)");
         }
         return switch (format) {

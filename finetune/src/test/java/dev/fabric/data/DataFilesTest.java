@@ -130,7 +130,7 @@ class DataFilesTest {
                 Arguments.of("Alpaca output not a string", okA + "{\"instruction\": \"Say hi.\", \"output\": [\"hi\"]}\n",
                         "d.jsonl:2: \"output\": expected a string, got an array"),
                 Arguments.of("a row of another shape", ok + okA,
-                        "d.jsonl:2: a alpaca row in a file read as messages (set data.format, or keep one shape per file)"),
+                        "d.jsonl:2: an alpaca row in a file read as messages (set data.format, or keep one shape per file)"),
                 Arguments.of("a row of no shape", ok + "{\"question\": \"why\"}\n", "d.jsonl:2: \"messages\": missing"));
     }
 
