@@ -145,4 +145,19 @@ class DatasetTest {
         assertFalse(other.valid().stream().map(Example::where).toList()
                 .equals(a.valid().stream().map(Example::where).toList()), "another seed holds out other rows");
     }
+
+    @Test
+    void aJinjaFileTemplateAndAValidationFile() throws IOException {
+        write("mine.jinja", "{%- for m in messages %}{{ '<|im_start|>' ~ m.role ~ '\\n' ~ m.content ~ '<|im_end|>\\n' }}"
+                + "{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}");
+        write("t.jsonl", chat("a", "b"));
+        write("v.jsonl", chat("c", "d") + chat("e", "f"));
+        Recipe r = recipe("template: mine.jinja\ndata: {train: t.jsonl, valid: v.jsonl}\n");
+        Dataset ds = load(r);
+        assertEquals(1, ds.train().size());
+        assertEquals(2, ds.valid().size());
+        assertTrue(ds.report().format(false).contains("<|im_start|>assistant\n[[b<|im_end|>]]"), ds.report().format(false));
+        assertTrue(ds.report().format(false).contains("validation: 2 rows from v.jsonl"), ds.report().format(false));
+        assertEquals(2, ds.validBatches().size(), "one example per batch (train.batch 1)");
+    }
 }
