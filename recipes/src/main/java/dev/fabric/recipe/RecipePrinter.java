@@ -41,7 +41,9 @@ public final class RecipePrinter {
             String indent = sec.isEmpty() ? "" : "  ";
             Object v = r == null ? f.dflt() : r.values().get(f.key());
             sb.append(indent).append("# ").append(f.doc()).append(" (").append(yaml(f.dflt())).append(")\n");
-            sb.append(indent).append(f.leaf()).append(": ").append(yaml(v)).append('\n');
+            // A field with a default that the recipe turned off (train.epochs under train.steps) stays commented.
+            sb.append(indent).append(v == null && f.dflt() != null ? "# " : "").append(f.leaf()).append(": ")
+                    .append(yaml(v)).append('\n');
         }
         sb.append('\n');
         sb.append("# stages: a curriculum run in order, continuing one adapter; a stage takes what it leaves out\n");
@@ -57,16 +59,14 @@ public final class RecipePrinter {
             sb.append("stages:\n");
             for (Map<String, Object> st : r.stageValues()) {
                 String lead = "  - ";
-                String data = null;
                 List<String> dataParts = new ArrayList<>();
                 for (Map.Entry<String, Object> e : st.entrySet()) {
                     if (e.getKey().startsWith("data.")) {
                         dataParts.add(e.getKey().substring(5) + ": " + yaml(e.getValue()));
-                        continue;
+                    } else {
+                        sb.append(lead).append(e.getKey()).append(": ").append(yaml(e.getValue())).append('\n');
+                        lead = "    ";
                     }
-                    sb.append(lead).append(e.getKey()).append(": ").append(yaml(e.getValue())).append('\n');
-                    lead = "    ";
-                    if (data == null) data = "";
                 }
                 sb.append("    data: {").append(String.join(", ", dataParts)).append("}\n");
             }

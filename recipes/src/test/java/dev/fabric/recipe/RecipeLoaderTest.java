@@ -192,6 +192,13 @@ class RecipeLoaderTest {
         String eff = RecipePrinter.print(r);
         assertTrue(eff.contains("  rank: 8\n") && eff.contains("  lr: 0.0003\n") && eff.contains("template: chatml\n"), eff);
         assertEquals(r.hash(), load(eff).hash());
+        // With train.steps set, train.epochs is printed commented out, and stages print back too.
+        Recipe s = load(GOOD + "train: {steps: 30}\nstages:\n  - {data: {train: s1.jsonl}, lr: 0.001}\n  - {name: b, epochs: 2}\n");
+        String st = RecipePrinter.print(s);
+        assertTrue(st.contains("  # epochs: ~\n") && st.contains("  - name: stage-1\n"), st);
+        Recipe back = load(st);
+        assertEquals(s.hash(), back.hash());
+        assertEquals(s.stages(), back.stages());
     }
 
     /** Each kind of bad recipe, with the exact place and the message. */
