@@ -33,8 +33,8 @@ import org.apache.arrow.vector.util.Text;
 /**
  * Reads one data file into rows. The kind of file is told by its first bytes: {@code ARROW1} is an Arrow IPC
  * file, {@code FF FF FF FF} an Arrow IPC stream; otherwise {@code .txt} and {@code .md} files are plain text
- * (one text row per paragraph, paragraphs separated by blank lines) and anything else JSON Lines (one JSON
- * object per line; blank lines are skipped). Arrow tables carry the row shapes of {@link RowShapes} as columns
+ * (one text row per paragraph, paragraphs separated by blank lines), a file starting with {@code [} a JSON
+ * array of row objects, and anything else JSON Lines (one JSON object per line; blank lines are skipped). Arrow tables carry the row shapes of {@link RowShapes} as columns
  * (strings, and lists of structs for messages and conversations).
  *
  * <p>With format AUTO, a file's format is the shape of its first row that has one; every row is then read as
@@ -76,7 +76,92 @@ public final class DataFiles {
         }
         String lower = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (lower.endsWith(".txt") || lower.endsWith(".md")) return text(file, name, format);
+        if (startsWithBracket(file)) return jsonArray(file, name, format);
         return jsonl(file, name, format);
+    }
+
+    /** Whether the file's first non-blank character is '[' (a JSON array of rows rather than JSON Lines). */
+    private static boolean startsWithBracket(Path file) {
+        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.ISO_8859_1)) {
+            for (int c; (c = r.read()) >= 0; ) {
+                if (c == 0xEF || c == 0xBB || c == 0xBF || Character.isWhitespace(c)) continue;
+                return c == '[';
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+
+    /**
+     * A JSON array of row objects (as Alpaca's own data file is): each row is named by the line its object
+     * starts on. A syntax error ends the file (the parser cannot find the next row), so it is an error with
+     * its line and column, not a skipped row.
+     */
+    private static Read jsonArray(Path file, String name, Format format) {
+        Shaper sh = new Shaper(name, format);
+        try (BufferedReader in = utf8(file); com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(in)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+                throw new DataException(name + ": expected a JSON array of rows");
+            }
+            for (com.fasterxml.jackson.core.JsonToken t; (t = p.nextToken()) != com.fasterxml.jackson.core.JsonToken.END_ARRAY; ) {
+                if (t == null) throw new DataException(name + ": the JSON array is not closed");
+                int line = p.currentTokenLocation().getLineNr();
+                JsonNode node = JSON.readTree(p);
+                sh.add(node, name + ":" + line);
+            }
+            if (p.nextToken() != null) {
+                throw new DataException(name + ":" + p.currentTokenLocation().getLineNr() + ": content after the JSON array");
+            }
+        } catch (JsonProcessingException e) {
+            throw new DataException(name + ":" + e.getLocation().getLineNr() + ":" + e.getLocation().getColumnNr()
+                    + ": invalid JSON: " + jsonProblem(e.getOriginalMessage()), e);
+        } catch (CharacterCodingException e) {
+            throw new DataException(name + ": not UTF-8 text", e);
+        } catch (IOException e) {
+            throw new DataException(name + ": cannot read: " + e.getMessage(), DataException.EXIT_IO, e);
+        }
+        return sh.finish("json");
+    }
+
+    /** Rows to shapes, detecting the format from the first row that has one (rows before it wait). */
+    private static final class Shaper {
+        final String name;
+        final Format asked;
+        Format use;
+        final List<Object[]> pending = new ArrayList<>();
+        final List<Row> rows = new ArrayList<>();
+        final List<Malformed> bad = new ArrayList<>();
+
+        Shaper(String name, Format asked) {
+            this.name = name;
+            this.asked = asked;
+            this.use = asked == Format.AUTO ? null : asked;
+        }
+
+        void add(JsonNode node, String where) {
+            if (use == null) {
+                use = RowShapes.detect(node);
+                if (use == null) {
+                    pending.add(new Object[] {where, node});
+                    return;
+                }
+                for (Object[] p : pending) one((JsonNode) p[1], use, (String) p[0], name, rows, bad);
+                pending.clear();
+            }
+            one(node, use, where, name, rows, bad);
+        }
+
+        Read finish(String container) {
+            if (use == null) {
+                if (pending.isEmpty() && bad.isEmpty()) throw new DataException(name + ": no rows (the file is empty)");
+                throw new DataException(name + ": cannot detect the row format: no row has \"messages\","
+                        + " \"conversations\", \"instruction\" or \"text\""
+                        + (pending.isEmpty() ? "" : " (first row at " + pending.get(0)[0] + ")"));
+            }
+            bad.sort(java.util.Comparator.comparingInt(m -> lineOf(m.where())));
+            return new Read(name, use, asked == Format.AUTO, container, rows, bad);
+        }
     }
 
     private static BufferedReader utf8(Path file) throws IOException {
@@ -86,11 +171,7 @@ public final class DataFiles {
     }
 
     private static Read jsonl(Path file, String name, Format format) {
-        List<Row> rows = new ArrayList<>();
-        List<Malformed> bad = new ArrayList<>();
-        Format use = format == Format.AUTO ? null : format;
-        // Rows seen before the format is known (AUTO): kept as parsed JSON until a row with a shape shows up.
-        List<Object[]> pending = new ArrayList<>();
+        Shaper sh = new Shaper(name, format);
         int line = 0;
         try (BufferedReader r = utf8(file)) {
             for (String s; (s = r.readLine()) != null; ) {
@@ -102,33 +183,18 @@ public final class DataFiles {
                 try {
                     node = JSON.readTree(s);
                 } catch (JsonProcessingException e) {
-                    bad.add(new Malformed(where, "invalid JSON at column " + e.getLocation().getColumnNr() + ": "
+                    sh.bad.add(new Malformed(where, "invalid JSON at column " + e.getLocation().getColumnNr() + ": "
                             + jsonProblem(e.getOriginalMessage())));
                     continue;
                 }
-                if (use == null) {
-                    use = RowShapes.detect(node);
-                    if (use == null) {
-                        pending.add(new Object[] {where, node});
-                        continue;
-                    }
-                    for (Object[] p : pending) one((JsonNode) p[1], use, (String) p[0], name, rows, bad);
-                    pending.clear();
-                }
-                one(node, use, where, name, rows, bad);
+                sh.add(node, where);
             }
         } catch (CharacterCodingException e) {
             throw new DataException(name + ":" + (line + 1) + ": not UTF-8 text", e);
         } catch (IOException e) {
             throw new DataException(name + ": cannot read: " + e.getMessage(), DataException.EXIT_IO, e);
         }
-        if (use == null) {
-            if (pending.isEmpty() && bad.isEmpty()) throw new DataException(name + ": no rows (the file is empty)");
-            throw new DataException(name + ": cannot detect the row format: no row has \"messages\", \"conversations\","
-                    + " \"instruction\" or \"text\"" + (pending.isEmpty() ? "" : " (first row at " + pending.get(0)[0] + ")"));
-        }
-        bad.sort(java.util.Comparator.comparingInt(m -> lineOf(m.where())));
-        return new Read(name, use, format == Format.AUTO, "jsonl", rows, bad);
+        return sh.finish("jsonl");
     }
 
     /** Jackson's message without its source-location tail, which names no file a user knows. */

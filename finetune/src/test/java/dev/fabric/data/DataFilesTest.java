@@ -65,6 +65,27 @@ class DataFilesTest {
     }
 
     @Test
+    void aJsonArrayOfRowsNamesEachRowByItsFirstLine() throws IOException {
+        DataFiles.Read a = DataFiles.read(file("alpaca.json", """
+                [
+                  {"instruction": "Say hi.", "output": "hi"},
+                  {
+                    "instruction": "Add.",
+                    "input": "1 and 2"
+                  },
+                  {"instruction": "Count.", "output": "1 2 3"}
+                ]
+                """), "alpaca.json", Format.AUTO);
+        assertEquals("json", a.container());
+        assertEquals(Format.ALPACA, a.format());
+        assertEquals(List.of("alpaca.json:2", "alpaca.json:7"), a.rows().stream().map(Row::where).toList());
+        assertEquals("alpaca.json:3: \"output\": missing", a.malformed().get(0).toString());
+        DataException e = assertThrows(DataException.class, () -> DataFiles.read(file("cut.json",
+                "[\n  {\"text\": \"a\"},\n  {\"text\": \n"), "cut.json", Format.AUTO));
+        assertTrue(e.getMessage().startsWith("cut.json:4:1: invalid JSON: "), e.getMessage());
+    }
+
+    @Test
     void plainTextFilesHaveOneRowPerParagraph() throws IOException {
         DataFiles.Read t = DataFiles.read(file("notes.txt", "First line\nsecond line\n\n\nNext paragraph.\n"),
                 "notes.txt", Format.AUTO);
