@@ -109,7 +109,8 @@ public final class Dataset {
         }
 
         int context = recipe.train().context();
-        Builder b = new Builder(context, d.overlong(), encoder, tokenizer, model);
+        ExampleEncoder enc = d.thinking() == null ? encoder : encoder.withVars(Map.of("enable_thinking", d.thinking()));
+        Builder b = new Builder(context, d.overlong(), d.splitTurns(), enc, tokenizer, model);
         List<Malformed> malformed = new ArrayList<>();
         for (DataFiles.Read r : reads) malformed.addAll(r.malformed());
         if (validRead != null) malformed.addAll(validRead.malformed());
@@ -155,6 +156,7 @@ public final class Dataset {
     private static final class Builder {
         final int context;
         final Recipe.Overlong overlong;
+        final boolean splitTurns;
         final ExampleEncoder encoder;
         final Tokenizer tokenizer;
         final Path model;
@@ -164,9 +166,11 @@ public final class Dataset {
         String[] spare;
         int truncated;
 
-        Builder(int context, Recipe.Overlong overlong, ExampleEncoder encoder, Tokenizer tokenizer, Path model) {
+        Builder(int context, Recipe.Overlong overlong, boolean splitTurns, ExampleEncoder encoder, Tokenizer tokenizer,
+                Path model) {
             this.context = context;
             this.overlong = overlong;
+            this.splitTurns = splitTurns;
             this.encoder = encoder;
             this.tokenizer = tokenizer;
             this.model = model;
@@ -191,39 +195,47 @@ public final class Dataset {
                         continue;
                     }
                 }
-                ExampleEncoder.Encoded enc;
+                List<ExampleEncoder.Encoded> encs;
                 try {
-                    enc = encoder.encode(r);
+                    encs = encoder.encode(r, splitTurns);
                 } catch (FabricException e) {
                     malformed.add(new Malformed(r.where(), e.getMessage()));
                     continue;
                 }
-                int n = enc.ids().length;
-                if (n > context && overlong == Recipe.Overlong.DROP) {
-                    drop("longer than the context (" + context + " tokens)");
-                    continue;
+                for (ExampleEncoder.Encoded enc : encs) {
+                    Example ex = example(r, enc, isTrain);
+                    if (ex != null) out.add(ex);
                 }
-                Example ex = Example.of(r.where(), r.source(), r.format(), enc.ids(), enc.mask(), context);
-                if (ex.trainedCount() == 0) {
-                    drop(n > context ? "no trained tokens left after truncation" : "no trained tokens");
-                    continue;
-                }
-                if (ex.truncated()) truncated++;
-                if (isTrain) {
-                    perFormat.merge(r.format(), 1, Integer::sum);
-                    // Two examples to show: the first, and the first of another format if there is one.
-                    boolean first = shown.isEmpty();
-                    boolean otherFormat = shown.size() == 1 && !shown.get(0)[2].equals(r.format().label());
-                    if (first || otherFormat) {
-                        shown.add(show(r, enc));
-                    } else if (spare == null) {
-                        spare = show(r, enc);
-                    }
-                }
-                out.add(ex);
             }
             if (isTrain && shown.size() == 1 && spare != null) shown.add(spare);
             return out;
+        }
+
+        /** The example of one encoding, or null where it is dropped (counted). */
+        private Example example(Row r, ExampleEncoder.Encoded enc, boolean isTrain) {
+            int n = enc.ids().length;
+            if (n > context && overlong == Recipe.Overlong.DROP) {
+                drop("longer than the context (" + context + " tokens)");
+                return null;
+            }
+            Example ex = Example.of(r.where(), r.source(), r.format(), enc.ids(), enc.mask(), context);
+            if (ex.trainedCount() == 0) {
+                drop(n > context ? "no trained tokens left after truncation" : "no trained tokens");
+                return null;
+            }
+            if (ex.truncated()) truncated++;
+            if (isTrain) {
+                perFormat.merge(r.format(), 1, Integer::sum);
+                // Two examples to show: the first, and the first of another format if there is one.
+                boolean first = shown.isEmpty();
+                boolean otherFormat = shown.size() == 1 && !shown.get(0)[2].equals(r.format().label());
+                if (first || otherFormat) {
+                    shown.add(show(r, enc));
+                } else if (spare == null) {
+                    spare = show(r, enc);
+                }
+            }
+            return ex;
         }
 
         private String[] show(Row r, ExampleEncoder.Encoded enc) {

@@ -35,6 +35,27 @@ public final class ExampleEncoder {
         return template;
     }
 
+    /** This encoder with further template variables (e.g. {@code enable_thinking}). */
+    public ExampleEncoder withVars(Map<String, Object> vars) {
+        Map<String, Object> all = new java.util.HashMap<>(templateVars);
+        all.putAll(vars);
+        return new ExampleEncoder(tokenizer, template, all);
+    }
+
+    /**
+     * A row as one example, or with {@code splitTurns} a conversation as one example per assistant reply: the
+     * conversation up to that reply, only that reply trained ({@link ChatTemplate#renderEachTurn}).
+     */
+    public java.util.List<Encoded> encode(Row row, boolean splitTurns) {
+        if (!splitTurns || row.isText()) return java.util.List.of(encode(row));
+        java.util.List<Encoded> out = new java.util.ArrayList<>();
+        for (var rendered : template.renderEachTurn(row.messages(), templateVars)) {
+            MaskedConversation mc = MaskedConversation.of(rendered, encoder);
+            out.add(new Encoded(mc.ids(), mc.mask(), mc));
+        }
+        return out;
+    }
+
     /** Tokens and mask of a row: {@code ids}, and per token whether the loss predicts it; display text. */
     public record Encoded(int[] ids, boolean[] mask, MaskedConversation conversation) {
         /** The rendered text with trained tokens between [[ ]] (or green with ansi). */

@@ -160,4 +160,44 @@ class DatasetTest {
         assertTrue(ds.report().format(false).contains("validation: 2 rows from v.jsonl"), ds.report().format(false));
         assertEquals(2, ds.validBatches().size(), "one example per batch (train.batch 1)");
     }
+
+    /**
+     * Qwen3 drops the reasoning of replies before the last user message; split_turns makes one example per
+     * reply, so both reasoning blocks are trained (each example trains only its own reply). thinking: off
+     * passes enable_thinking=false to the template.
+     */
+    @Test
+    void splitTurnsTrainsEveryReasoningBlockAndThinkingOffReachesTheTemplate() throws IOException {
+        String row = "{\"messages\": [{\"role\": \"user\", \"content\": \"2+2?\"}, {\"role\": \"assistant\","
+                + " \"content\": \"4\", \"reasoning_content\": \"Add two and two.\"}, {\"role\": \"user\", \"content\":"
+                + " \"3+3?\"}, {\"role\": \"assistant\", \"content\": \"6\", \"reasoning_content\": \"Add three.\"}]}\n";
+        write("r.jsonl", row);
+        Tokenizer tok = Vocabs.qwen3();
+        Dataset whole = load(recipe("data: {train: r.jsonl}\n"));
+        assertEquals(1, whole.train().size());
+        Dataset split = load(recipe("data: {train: r.jsonl, split_turns: true}\n"));
+        assertEquals(2, split.train().size());
+        assertEquals(List.of("<think>\nAdd two and two.\n</think>\n\n4<|im_end|>"), trained(split.train().get(0), tok));
+        assertEquals(List.of("<think>\nAdd three.\n</think>\n\n6<|im_end|>"), trained(split.train().get(1), tok));
+        write("p.jsonl", chat("Hi", "Hello"));
+        Dataset off = load(recipe("data: {train: p.jsonl, thinking: 'off'}\n"));
+        assertEquals(List.of("Hello<|im_end|>"), trained(off.train().get(0), tok));
+        Dataset auto = load(recipe("data: {train: p.jsonl}\n"));
+        assertEquals(List.of("<think>\n\n</think>\n\nHello<|im_end|>"), trained(auto.train().get(0), tok));
+    }
+
+    /** The trained targets of an example, decoded run by run. */
+    private static List<String> trained(Example e, Tokenizer tok) {
+        List<String> runs = new java.util.ArrayList<>();
+        List<Integer> run = new java.util.ArrayList<>();
+        for (int t = 0; t <= e.size(); t++) {
+            if (t < e.size() && e.targets()[t] >= 0) {
+                run.add(e.targets()[t]);
+            } else if (!run.isEmpty()) {
+                runs.add(tok.decode(run.stream().mapToInt(Integer::intValue).toArray(), true));
+                run.clear();
+            }
+        }
+        return runs;
+    }
 }

@@ -62,10 +62,12 @@ public record Recipe(Path file, Path model, String template, Path templateFile, 
      * @param train         training files, in order (at least one)
      * @param valid         validation file, or null
      * @param validFraction share of training rows held out when {@code valid} is null
+     * @param thinking      Qwen3's {@code enable_thinking}: null to leave it unset, else its value
+     * @param splitTurns    one example per assistant reply instead of one per conversation
      * @param maxMalformed  share of malformed rows tolerated (skipped and reported) before the run stops
      */
     public record Data(List<Path> train, Path valid, double validFraction, Format format, Overlong overlong,
-            double maxMalformed) {
+            Boolean thinking, boolean splitTurns, double maxMalformed) {
         public Data {
             train = List.copyOf(train);
         }

@@ -546,7 +546,11 @@ public final class RecipeLoader {
         return new Recipe.Data(train, valid, valid != null ? 0.0 : (Double) get(values, "data.valid_fraction"),
                 Recipe.Format.valueOf(format.toUpperCase(Locale.ROOT)),
                 Recipe.Overlong.valueOf(((String) get(values, "data.overlong")).toUpperCase(Locale.ROOT)),
-                (Double) get(values, "data.max_malformed"));
+                switch ((String) get(values, "data.thinking")) {
+                    case "on" -> Boolean.TRUE;
+                    case "off" -> Boolean.FALSE;
+                    default -> null;
+                }, (Boolean) get(values, "data.split_turns"), (Double) get(values, "data.max_malformed"));
     }
 
     private static Path existing(Path dir, Val v, String key) {

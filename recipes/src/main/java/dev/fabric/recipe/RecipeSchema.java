@@ -45,6 +45,10 @@ public final class RecipeSchema {
                     + " sharegpt, alpaca or text").choices("auto", "messages", "sharegpt", "alpaca", "text"),
             Field.of("data.overlong", ENUM, "drop", "rows longer than train.context: drop them, or truncate them"
                     + " to the context (both counted in the report)").choices("drop", "truncate"),
+            Field.of("data.thinking", ENUM, "auto", "the template's enable_thinking variable (Qwen3): auto leaves it"
+                    + " unset, on/off set it true/false").choices("auto", "on", "off"),
+            Field.of("data.split_turns", BOOL, false, "one example per assistant reply (the conversation up to it), so"
+                    + " templates that drop earlier turns' reasoning (Qwen3) still train every reasoning block"),
             Field.of("data.max_malformed", NUMBER, 0.01, "share of malformed rows skipped (and reported) before the"
                     + " run stops with their list").range(0, 1),
             Field.of("lora.rank", INT, 16L, "LoRA rank r").range(1, 4096),
