@@ -16,11 +16,11 @@ import java.util.Optional;
  * A model's chat template: Jinja text as Hugging Face tokenizers carry it (and GGUF files under
  * {@code tokenizer.chat_template}), rendered with Jinjava set up to act like Hugging Face's Jinja2
  * environment (see {@link JinjaEngine}). Built-in templates, written for Fabric, cover models whose file has
- * none: {@code chatml}, {@code qwen3}, {@code llama3}.
+ * none: {@code chatml}, {@code qwen3}, {@code llama3}, {@code gemma}.
  */
 public final class ChatTemplate {
     /** Names accepted by {@link #named(String)}. */
-    public static final List<String> BUILT_IN = List.of("chatml", "qwen3", "llama3");
+    public static final List<String> BUILT_IN = List.of("chatml", "qwen3", "llama3", "gemma");
 
     private final String name;
     private final String source;

@@ -4,7 +4,7 @@
  * <p>{@link dev.fabric.template.ChatTemplate} renders a conversation ({@link dev.fabric.template.ChatMessage},
  * read from OpenAI-style JSON with {@link dev.fabric.template.ChatMessage#fromJson(java.nio.file.Path)}) with
  * the model's own Jinja template from its GGUF ({@code tokenizer.chat_template}), or with a built-in one
- * ({@code chatml}, {@code qwen3}, {@code llama3}; resources next to these classes, written for Fabric).
+ * ({@code chatml}, {@code qwen3}, {@code llama3}, {@code gemma}; resources next to these classes, written for Fabric).
  * Templates are rendered by Jinjava made to behave like Hugging Face's Jinja2 environment: Python string
  * methods, Python's {@code json.dumps} for {@code tojson}, {@code raise_exception}, {@code strftime_now},
  * Jinja2's {@code trim_blocks}/{@code lstrip_blocks}, and small source rewrites for syntax Jinjava lacks
