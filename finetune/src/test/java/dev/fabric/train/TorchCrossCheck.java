@@ -32,7 +32,7 @@ public final class TorchCrossCheck {
         Path out = Path.of(args[0]);
         Files.createDirectories(out);
         int steps = 200, warmup = 20;
-        double peak = 1e-3, maxNorm = 1.0;
+        double peak = 1e-3, maxNorm = args.length > 1 ? Double.parseDouble(args[1]) : 1.0;
         AdamW.Config adam = new AdamW.Config(0.9, 0.999, 1e-8, 0.01);
         int[] sizes = {1000, 64};
         FloatBuffer[] v = {SoftmaxRegression.buf(sizes[0]), SoftmaxRegression.buf(sizes[1])};
