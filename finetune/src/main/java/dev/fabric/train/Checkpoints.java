@@ -70,6 +70,11 @@ public final class Checkpoints {
         Path tmp = Files.createTempDirectory(root, ".checkpoint-" + t.updates() + ".");
         boolean ok = false;
         try {
+            try {   // createTempDirectory makes the folder private (0700)
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            } catch (UnsupportedOperationException ignored) {
+                // not a POSIX file system
+            }
             TrainableParams p = t.model().params();
             AdamW a = t.optimizer();
             Map<String, SafeTensors.Entry> values = new LinkedHashMap<>();

@@ -1,0 +1,132 @@
+package dev.fabric.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fabric.lora.AdapterBase;
+import dev.fabric.lora.LoraConfig;
+import dev.fabric.lora.LoraRole;
+import dev.fabric.lora.LoraTarget;
+import dev.fabric.lora.LoraWeights;
+import dev.fabric.lora.PeftAdapter;
+import dev.fabric.gguf.GgmlType;
+import dev.fabric.gguf.GgufTensorInfo;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+
+/**
+ * Not a test: run by hand to cross-check against PyTorch (see src/test/python/torch_crosscheck.py, which is never
+ * part of the build). Writes into the folder given as argument:
+ * <ul>
+ *   <li>{@code adamw.json}: the initial values, the raw gradient of every step, the learning rates and the final
+ *       values of a {@link Trainer} run (AdamW, cosine schedule with warmup, clipping by global norm);
+ *   <li>{@code peft/}: a PEFT adapter folder for a Llama-shaped base, for {@code safetensors.torch.load_file}.
+ * </ul>
+ */
+public final class TorchCrossCheck {
+    public static void main(String[] args) throws Exception {
+        Path out = Path.of(args[0]);
+        Files.createDirectories(out);
+        int steps = 200, warmup = 20;
+        double peak = 1e-3, maxNorm = args.length > 1 ? Double.parseDouble(args[1]) : 1.0;
+        AdamW.Config adam = new AdamW.Config(0.9, 0.999, 1e-8, 0.01);
+        int[] sizes = {1000, 64};
+        FloatBuffer[] v = {SoftmaxRegression.buf(sizes[0]), SoftmaxRegression.buf(sizes[1])};
+        FloatBuffer[] g = {SoftmaxRegression.buf(sizes[0]), SoftmaxRegression.buf(sizes[1])};
+        TrainableParams p = new TrainableParams() {
+            public int size() {
+                return 2;
+            }
+
+            public String name(int i) {
+                return "p" + i;
+            }
+
+            public long[] shape(int i) {
+                return new long[] {sizes[i]};
+            }
+
+            public FloatBuffer value(int i) {
+                return v[i];
+            }
+
+            public FloatBuffer grad(int i) {
+                return g[i];
+            }
+        };
+        Rng init = new Rng(5);
+        for (FloatBuffer b : v) for (int j = 0; j < b.capacity(); j++) b.put(j, (float) (init.nextDouble() - 0.5));
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = json.createObjectNode();
+        root.put("steps", steps).put("warmup", warmup).put("lr", peak).put("max_norm", maxNorm)
+                .put("beta1", adam.beta1()).put("beta2", adam.beta2()).put("eps", adam.eps())
+                .put("weight_decay", adam.weightDecay());
+        root.set("init", values(json, v));
+        ArrayNode grads = root.putArray("grads");
+        StepModel<Integer> model = new StepModel<>() {
+            public LossSum forwardBackward(Integer batch, long seed) {
+                Rng r = new Rng(seed);
+                double scale = batch % 3 == 0 ? 0.02 : 0.005;   // some steps above the clipping threshold
+                for (int i = 0; i < 2; i++)
+                    for (int j = 0; j < sizes[i]; j++)
+                        g[i].put(j, (float) (0.3 * v[i].get(j) * scale * 10 + scale * (r.nextDouble() - 0.5) * 100));
+                grads.add(values(json, g));
+                return new LossSum(1.0, 1);   // one token: the 1/N scaling is exact
+            }
+
+            public TrainableParams params() {
+                return p;
+            }
+        };
+        BatchSource<Integer> data = new BatchSource<>() {
+            int i;
+
+            public Integer next() {
+                return i++;
+            }
+
+            public byte[] state() {
+                return new byte[0];
+            }
+
+            public void restore(byte[] s) {}
+        };
+        ArrayNode lrs = root.putArray("lrs");
+        ArrayNode norms = root.putArray("grad_norms");
+        new Trainer<>(model, data, new Trainer.Config(steps, 1,
+                new LrSchedule(LrSchedule.Kind.COSINE, peak, warmup, steps), maxNorm, adam, 1, 1))
+                .onStep(r -> {
+                    lrs.add(r.lr());
+                    norms.add(r.gradNorm());
+                })
+                .run(null);
+        root.set("final", values(json, v));
+        json.writeValue(out.resolve("adamw.json").toFile(), root);
+
+        List<GgufTensorInfo> base = new ArrayList<>();
+        for (int l = 0; l < 2; l++) {
+            base.add(new GgufTensorInfo("blk." + l + ".attn_q.weight", new long[] {64, 64}, GgmlType.F32, 0));
+            base.add(new GgufTensorInfo("blk." + l + ".attn_k.weight", new long[] {64, 32}, GgmlType.F32, 0));
+            base.add(new GgufTensorInfo("blk." + l + ".ffn_down.weight", new long[] {96, 64}, GgmlType.F32, 0));
+        }
+        LoraConfig c = new LoraConfig(4, 8, 0.05, false, EnumSet.allOf(LoraRole.class), 3);
+        LoraWeights w = LoraWeights.initialise(c, LoraTarget.select(base, c.roles(), "crosscheck"));
+        for (int k = 0; k < w.targets().size(); k++)
+            for (int j = 0; j < w.b(k).capacity(); j++) w.b(k).put(j, j * 0.001f);
+        PeftAdapter.write(out.resolve("peft"), w, new AdapterBase("llama", 4, 2, "crosscheck"));
+        System.out.println("wrote " + out.resolve("adamw.json") + " and " + out.resolve("peft"));
+    }
+
+    private static ArrayNode values(ObjectMapper json, FloatBuffer[] bufs) {
+        ArrayNode a = json.createArrayNode();
+        for (FloatBuffer b : bufs) {
+            ArrayNode t = a.addArray();
+            for (int j = 0; j < b.capacity(); j++) t.add(b.get(j));
+        }
+        return a;
+    }
+}

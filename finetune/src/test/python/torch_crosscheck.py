@@ -1,0 +1,72 @@
+"""Cross-check of Fabric's AdamW, warmup-cosine schedule, gradient clipping and PEFT files against PyTorch.
+
+Run by hand, never by the build (CI has no PyTorch). With a venv holding torch and safetensors (transformers is
+optional: without it, the schedule is the LambdaLR of transformers' documented formula):
+
+    ./mvnj -B -q -pl finetune -am test-compile -DskipTests
+    java -cp "$(cat finetune/target/cp.txt):finetune/target/classes:finetune/target/test-classes" \
+        dev.fabric.train.TorchCrossCheck /tmp/xcheck        # cp.txt: mvn dependency:build-classpath
+    /path/to/venv/bin/python finetune/src/test/python/torch_crosscheck.py /tmp/xcheck
+
+It replays the raw gradients Fabric saw through torch.optim.AdamW (after clip_grad_norm_) with the same schedule
+and prints the largest differences in the learning rates, the norms and the final parameters.
+"""
+import json
+import math
+import sys
+
+import torch
+
+
+def main(folder):
+    with open(f"{folder}/adamw.json") as f:
+        d = json.load(f)
+    params = [torch.nn.Parameter(torch.tensor(t, dtype=torch.float32)) for t in d["init"]]
+    opt = torch.optim.AdamW(params, lr=d["lr"], betas=(d["beta1"], d["beta2"]), eps=d["eps"],
+                            weight_decay=d["weight_decay"], foreach=False)
+    try:
+        from transformers import get_cosine_schedule_with_warmup
+        sched = get_cosine_schedule_with_warmup(opt, d["warmup"], d["steps"])
+        which = "transformers.get_cosine_schedule_with_warmup"
+    except ImportError:
+        w, n = d["warmup"], d["steps"]
+
+        def lam(s):
+            if s < w:
+                return s / max(1, w)
+            p = (s - w) / max(1, n - w)
+            return max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * p)))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lam)
+        which = "LambdaLR with transformers' cosine formula (transformers not installed)"
+    lr_diff = norm_diff = 0.0
+    for step, grads in enumerate(d["grads"]):
+        lr_diff = max(lr_diff, abs(opt.param_groups[0]["lr"] - d["lrs"][step]))
+        for p, g in zip(params, grads):
+            p.grad = torch.tensor(g, dtype=torch.float32)
+        norm = torch.nn.utils.clip_grad_norm_(params, d["max_norm"])
+        norm_diff = max(norm_diff, abs(norm.item() - d["grad_norms"][step]) / max(1e-30, d["grad_norms"][step]))
+        opt.step()
+        sched.step()
+    final = [torch.tensor(t, dtype=torch.float32) for t in d["final"]]
+    diff = max((p.detach() - f).abs().max().item() for p, f in zip(params, final))
+    same = sum(int((p.detach() == f).sum().item()) for p, f in zip(params, final))
+    total = sum(f.numel() for f in final)
+    print(f"torch {torch.__version__}, schedule: {which}")
+    print(f"steps {len(d['grads'])}: max |lr diff| {lr_diff:.3e}, max relative grad-norm diff {norm_diff:.3e}")
+    print(f"final parameters: max |diff| {diff:.3e}, bit-identical {same}/{total}")
+
+    from safetensors.torch import load_file
+    t = load_file(f"{folder}/peft/adapter_model.safetensors")
+    print(f"safetensors.torch.load_file: {len(t)} tensors, e.g.",
+          {k: list(v.shape) for k, v in list(t.items())[:2]})
+    with open(f"{folder}/peft/adapter_config.json") as f:
+        print("adapter_config.json:", json.load(f))
+    try:
+        from peft import LoraConfig
+        print("peft.LoraConfig.from_pretrained:", LoraConfig.from_pretrained(f"{folder}/peft"))
+    except ImportError:
+        pass
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
