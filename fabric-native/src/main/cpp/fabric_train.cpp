@@ -166,8 +166,8 @@ fq::DequantFn dequant(int32_t type) {
 }
 
 #if FT_X86
-void f16_row_avx512(const uint16_t* h, int64_t n, float* y);
-void f16_row_avx2(const uint16_t* h, int64_t n, float* y);
+__attribute__((target("avx512f"))) void f16_row_avx512(const uint16_t* h, int64_t n, float* y);
+__attribute__((target("avx2,f16c"))) void f16_row_avx2(const uint16_t* h, int64_t n, float* y);
 #endif
 
 // Elements [k0, k1) of one weight row (k0, k1 multiples of the block size) into dst.

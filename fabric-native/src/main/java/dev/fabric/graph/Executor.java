@@ -25,6 +25,9 @@ public final class Executor implements AutoCloseable {
     private final Map<Node, Tensor> values = new IdentityHashMap<>();
     private final Map<Node, Tensor> auxes = new IdentityHashMap<>();
     private final List<Tensor> perRun = new ArrayList<>();
+    /** FABRIC_PROFILE=1: time spent per op kind, printed by {@link #close()}. */
+    private static final boolean PROFILE = "1".equals(System.getenv("FABRIC_PROFILE"));
+    private final Map<OpKind, Long> profile = new java.util.EnumMap<>(OpKind.class);
 
     public Executor(Graph g, Backend b) {
         this.g = g;
@@ -82,11 +85,17 @@ public final class Executor implements AutoCloseable {
                     }
                     case PARAM -> values.put(n, n.param.value());
                     case CROSS_ENTROPY -> {
+                        long t0 = System.nanoTime();
                         Backend.CrossEntropy ce = crossEntropy(n, gradScale);
                         loss += ce.lossSum();
                         count += ce.count();
+                        if (PROFILE) profile.merge(n.op, System.nanoTime() - t0, Long::sum);
                     }
-                    default -> exec(n, stepSeed);
+                    default -> {
+                        long t0 = PROFILE ? System.nanoTime() : 0;
+                        exec(n, stepSeed);
+                        if (PROFILE) profile.merge(n.op, System.nanoTime() - t0, Long::sum);
+                    }
                 }
             }
             return new Result(loss, count);
@@ -213,12 +222,21 @@ public final class Executor implements AutoCloseable {
         for (long r0 = 0; r0 < rows; r0 += chunk) {
             long r1 = Math.min(rows, r0 + chunk);
             Tensor xc = x.slice(r0, r1), lc = logits.slice(0, r1 - r0);
+            long t0 = PROFILE ? System.nanoTime() : 0;
             b.matmul(xc, w, lc);
+            long t1 = PROFILE ? System.nanoTime() : 0;
             Backend.CrossEntropy ce = b.cross_entropy(lc, targets.slice(r0, r1), gradScale);
             loss += ce.lossSum();
             count += ce.count();
+            long t2 = PROFILE ? System.nanoTime() : 0;
             if (dx) b.matmul_backward_x(lc, w, dxAll.slice(r0, r1), false);
+            long t3 = PROFILE ? System.nanoTime() : 0;
             if (dw) b.matmul_backward_w(xc, lc, wp.grad());
+            if (PROFILE) {
+                profile.merge(OpKind.MATMUL, t1 - t0, Long::sum);
+                profile.merge(OpKind.SOFTMAX, t2 - t1, Long::sum);
+                profile.merge(OpKind.MATMUL_BACKWARD_X, t3 - t2, Long::sum);
+            }
         }
         Tensor l = out(n);
         b.write(l, new float[] {(float) loss});
@@ -227,6 +245,7 @@ public final class Executor implements AutoCloseable {
 
     @Override
     public void close() {
+        if (PROFILE) profile.forEach((op, ns) -> System.err.printf("profile %-22s %9.3f s%n", op, ns / 1e9));
         for (Tensor t : slots) t.close();
         if (logits != null) logits.close();
     }
