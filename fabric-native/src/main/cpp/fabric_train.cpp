@@ -166,8 +166,8 @@ fq::DequantFn dequant(int32_t type) {
 }
 
 #if FT_X86
-void f16_row_avx512(const uint16_t* h, int64_t n, float* y);
-void f16_row_avx2(const uint16_t* h, int64_t n, float* y);
+__attribute__((target("avx512f"))) void f16_row_avx512(const uint16_t* h, int64_t n, float* y);
+__attribute__((target("avx2,f16c"))) void f16_row_avx2(const uint16_t* h, int64_t n, float* y);
 #endif
 
 // Elements [k0, k1) of one weight row (k0, k1 multiples of the block size) into dst.
@@ -239,6 +239,66 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* a, int64_t sai,
         for (int v = 0; v < 4; v++) _mm512_mask_storeu_ps(c + i * ldc + 16 * v, m[v], acc[i][v]);
 }
 
+// The hot case: 4 rows x 64 columns, full width, accumulators as named registers (GCC keeps an array of
+// vectors on the stack here, storing all 16 every iteration).
+__attribute__((target("avx512f"))) void tile4x64_avx512(const float* a, int64_t sai, int64_t saj, const float* b,
+                                                       int64_t ldb, float* c, int64_t ldc, int64_t depth) {
+#define FT_LD(i, v) __m512 c##i##v = _mm512_loadu_ps(c + i * ldc + 16 * v)
+    FT_LD(0, 0); FT_LD(0, 1); FT_LD(0, 2); FT_LD(0, 3);
+    FT_LD(1, 0); FT_LD(1, 1); FT_LD(1, 2); FT_LD(1, 3);
+    FT_LD(2, 0); FT_LD(2, 1); FT_LD(2, 2); FT_LD(2, 3);
+    FT_LD(3, 0); FT_LD(3, 1); FT_LD(3, 2); FT_LD(3, 3);
+#undef FT_LD
+    const float* a0 = a;
+    const float* a1 = a + sai;
+    const float* a2 = a + 2 * sai;
+    const float* a3 = a + 3 * sai;
+    for (int64_t j = 0; j < depth; j++) {
+        const float* bj = b + j * ldb;
+        const __m512 w0 = _mm512_loadu_ps(bj), w1 = _mm512_loadu_ps(bj + 16), w2 = _mm512_loadu_ps(bj + 32),
+                     w3 = _mm512_loadu_ps(bj + 48);
+        const int64_t o = j * saj;
+#define FT_ROW(i)                                           \
+    {                                                       \
+        const __m512 s = _mm512_set1_ps(a##i[o]);           \
+        c##i##0 = _mm512_fmadd_ps(s, w0, c##i##0);          \
+        c##i##1 = _mm512_fmadd_ps(s, w1, c##i##1);          \
+        c##i##2 = _mm512_fmadd_ps(s, w2, c##i##2);          \
+        c##i##3 = _mm512_fmadd_ps(s, w3, c##i##3);          \
+    }
+        FT_ROW(0) FT_ROW(1) FT_ROW(2) FT_ROW(3)
+#undef FT_ROW
+    }
+#define FT_ST(i, v) _mm512_storeu_ps(c + i * ldc + 16 * v, c##i##v)
+    FT_ST(0, 0); FT_ST(0, 1); FT_ST(0, 2); FT_ST(0, 3);
+    FT_ST(1, 0); FT_ST(1, 1); FT_ST(1, 2); FT_ST(1, 3);
+    FT_ST(2, 0); FT_ST(2, 1); FT_ST(2, 2); FT_ST(2, 3);
+    FT_ST(3, 0); FT_ST(3, 1); FT_ST(3, 2); FT_ST(3, 3);
+#undef FT_ST
+}
+
+// 4 rows x up to 16 columns (one masked vector): the narrow side of LoRA's gradients (rank columns).
+__attribute__((target("avx512f"))) void tile4x16_avx512(const float* a, int64_t sai, int64_t saj, const float* b,
+                                                       int64_t ldb, float* c, int64_t ldc, int64_t cols,
+                                                       int64_t depth) {
+    const __mmask16 m = cols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1);
+    __m512 c0 = _mm512_maskz_loadu_ps(m, c), c1 = _mm512_maskz_loadu_ps(m, c + ldc),
+           c2 = _mm512_maskz_loadu_ps(m, c + 2 * ldc), c3 = _mm512_maskz_loadu_ps(m, c + 3 * ldc);
+    const float *a0 = a, *a1 = a + sai, *a2 = a + 2 * sai, *a3 = a + 3 * sai;
+    for (int64_t j = 0; j < depth; j++) {
+        const __m512 w = _mm512_maskz_loadu_ps(m, b + j * ldb);
+        const int64_t o = j * saj;
+        c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), w, c0);
+        c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), w, c1);
+        c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), w, c2);
+        c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), w, c3);
+    }
+    _mm512_mask_storeu_ps(c, m, c0);
+    _mm512_mask_storeu_ps(c + ldc, m, c1);
+    _mm512_mask_storeu_ps(c + 2 * ldc, m, c2);
+    _mm512_mask_storeu_ps(c + 3 * ldc, m, c3);
+}
+
 template <int R>
 __attribute__((target("avx2,fma"))) void tile_avx2(const float* a, int64_t sai, int64_t saj, const float* b,
                                                   int64_t ldb, float* c, int64_t ldc, int64_t depth) {
@@ -267,7 +327,11 @@ void gemm_acc(const float* a, int64_t sai, int64_t saj, const float* b, int64_t 
         for (int64_t x = 0; x < cols; x += 64) {
             const int64_t cw = std::min<int64_t>(64, cols - x);
             int64_t i = 0;
-            for (; i + 4 <= rows; i += 4) tile_avx512<4>(a + i * sai, sai, saj, b + x, ldb, c + i * ldc + x, ldc, cw, depth);
+            for (; i + 4 <= rows; i += 4) {
+                if (cw == 64) tile4x64_avx512(a + i * sai, sai, saj, b + x, ldb, c + i * ldc + x, ldc, depth);
+                else if (cw <= 16) tile4x16_avx512(a + i * sai, sai, saj, b + x, ldb, c + i * ldc + x, ldc, cw, depth);
+                else tile_avx512<4>(a + i * sai, sai, saj, b + x, ldb, c + i * ldc + x, ldc, cw, depth);
+            }
             for (; i < rows; i++) tile_avx512<1>(a + i * sai, sai, saj, b + x, ldb, c + i * ldc + x, ldc, cw, depth);
         }
         return;
@@ -526,40 +590,182 @@ void fabric_train_get_rows_backward(const float* dy, const int32_t* ids, int64_t
     });
 }
 
-// ---- attention -------------------------------------------------------------------------------------------
+}  // extern "C"
+
+namespace {
+
+// ---- attention ----------------------------------------------------------------------------------------
+//
+// Blocks of 16 rows: a task takes 16 queries (forward, dq) or 16 keys (dk, dv) of one head, transposes them
+// into a [d][16] scratch, and then meets every key (query) with d multiply-adds on 16 lanes: the scores of a
+// block come out as one vector, with no horizontal sums. Bodies are written once (always inlined) and built
+// for AVX-512 and for the baseline; each output row is owned by one task.
 
 constexpr int64_t kQueryChunk = 16;
+constexpr int L = 16;
+
+struct AttnArgs {
+    const float *q, *k, *v;
+    const int32_t* seg;
+    const float *out, *lse, *dout, *D;
+    int64_t t, n_head, n_kv_head, d;
+    float scale;
+    float *o, *lse_out, *dq, *dk, *dv;
+};
+
+inline bool visible(const AttnArgs& a, int64_t b, int64_t i, int64_t j) {
+    return j <= i && (!a.seg || a.seg[b * a.t + j] == a.seg[b * a.t + i]);
+}
+
+// rows r0.. (n < 16 of them) of x at stride `stride` (floats), d columns, into xt[d][16] (zero-padded)
+inline __attribute__((always_inline)) void transpose16(const float* x, int64_t stride, int64_t n, int64_t d, float* xt) {
+    for (int64_t e = 0; e < d; e++)
+        for (int l = 0; l < L; l++) xt[e * L + l] = l < n ? x[l * stride + e] : 0.0f;
+}
+
+// acc[l] = sum_e xt[e][l] * y[e]
+inline __attribute__((always_inline)) void matvec16(const float* xt, const float* y, int64_t d, float* acc) {
+    float a[L] = {0};
+    for (int64_t e = 0; e < d; e++) {
+        const float ye = y[e];
+        for (int l = 0; l < L; l++) a[l] += xt[e * L + l] * ye;
+    }
+    for (int l = 0; l < L; l++) acc[l] = a[l];
+}
+
+inline __attribute__((always_inline)) void attn_fwd_body(const AttnArgs& a, int64_t b, int64_t h, int64_t i0) {
+    const int64_t g = h / (a.n_head / a.n_kv_head), d = a.d, i1 = std::min(a.t, i0 + L), nq = i1 - i0;
+    const int64_t qs = a.n_head * d, ks = a.n_kv_head * d;
+    thread_local std::vector<float> qt, s;
+    qt.resize((size_t)(d * L));
+    s.resize((size_t)(a.t * L));
+    transpose16(a.q + ((b * a.t + i0) * a.n_head + h) * d, qs, nq, d, qt.data());
+    float acc[L];
+    for (int64_t j = 0; j < i1; j++) {
+        matvec16(qt.data(), a.k + ((b * a.t + j) * a.n_kv_head + g) * d, d, acc);
+        for (int l = 0; l < L; l++)
+            s[j * L + l] = l < nq && visible(a, b, i0 + l, j) ? acc[l] * a.scale : -INFINITY;
+    }
+    for (int64_t l = 0; l < nq; l++) {
+        const int64_t i = i0 + l, row = b * a.t + i;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j <= i; j++) mx = std::max(mx, s[j * L + l]);
+        float sum = 0.0f;
+        for (int64_t j = 0; j <= i; j++) {
+            const float x = s[j * L + l];
+            sum += (s[j * L + l] = x == -INFINITY ? 0.0f : expf(x - mx));
+        }
+        float* o = a.o + (row * a.n_head + h) * d;
+        memset(o, 0, (size_t)d * 4);
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j <= i; j++)
+            if (s[j * L + l] != 0.0f) axpy(s[j * L + l] * inv, a.v + ((b * a.t + j) * a.n_kv_head + g) * d, o, d);
+        a.lse_out[row * a.n_head + h] = mx + logf(sum);
+    }
+    (void)ks;
+}
+
+inline __attribute__((always_inline)) void attn_dq_body(const AttnArgs& a, int64_t b, int64_t h, int64_t i0) {
+    const int64_t g = h / (a.n_head / a.n_kv_head), d = a.d, i1 = std::min(a.t, i0 + L), nq = i1 - i0;
+    const int64_t qs = a.n_head * d;
+    thread_local std::vector<float> qt, gt;
+    qt.resize((size_t)(d * L));
+    gt.resize((size_t)(d * L));
+    const int64_t r0 = (b * a.t + i0) * a.n_head + h;
+    transpose16(a.q + r0 * d, qs, nq, d, qt.data());
+    transpose16(a.dout + r0 * d, qs, nq, d, gt.data());
+    float lse[L], Dl[L], sc[L], dp[L];
+    for (int l = 0; l < L; l++) {
+        lse[l] = l < nq ? a.lse[r0 + l * a.n_head] : 0.0f;
+        Dl[l] = l < nq ? a.D[r0 + l * a.n_head] : 0.0f;
+    }
+    for (int64_t l = 0; l < nq; l++) memset(a.dq + (r0 + l * a.n_head) * d, 0, (size_t)d * 4);
+    for (int64_t j = 0; j < i1; j++) {
+        const float* kj = a.k + ((b * a.t + j) * a.n_kv_head + g) * d;
+        matvec16(qt.data(), kj, d, sc);
+        matvec16(gt.data(), a.v + ((b * a.t + j) * a.n_kv_head + g) * d, d, dp);
+        for (int64_t l = 0; l < nq; l++) {
+            if (!visible(a, b, i0 + l, j)) continue;
+            const float p = expf(sc[l] * a.scale - lse[l]);
+            const float ds = p * (dp[l] - Dl[l]);
+            axpy(ds * a.scale, kj, a.dq + (r0 + l * a.n_head) * d, d);
+        }
+    }
+}
+
+inline __attribute__((always_inline)) void attn_dkv_body(const AttnArgs& a, int64_t b, int64_t g, int64_t j0) {
+    const int64_t d = a.d, j1 = std::min(a.t, j0 + L), nk = j1 - j0, group = a.n_head / a.n_kv_head;
+    const int64_t ks = a.n_kv_head * d;
+    thread_local std::vector<float> kt, vt;
+    kt.resize((size_t)(d * L));
+    vt.resize((size_t)(d * L));
+    const int64_t k0 = (b * a.t + j0) * a.n_kv_head + g;
+    transpose16(a.k + k0 * d, ks, nk, d, kt.data());
+    transpose16(a.v + k0 * d, ks, nk, d, vt.data());
+    for (int64_t l = 0; l < nk; l++) {
+        memset(a.dk + (k0 + l * a.n_kv_head) * d, 0, (size_t)d * 4);
+        memset(a.dv + (k0 + l * a.n_kv_head) * d, 0, (size_t)d * 4);
+    }
+    float sc[L], dp[L];
+    for (int64_t h = g * group; h < (g + 1) * group; h++)
+        for (int64_t i = j0; i < a.t; i++) {
+            const int64_t qr = (b * a.t + i) * a.n_head + h;
+            const float* qi = a.q + qr * d;
+            const float* gi = a.dout + qr * d;
+            matvec16(kt.data(), qi, d, sc);
+            matvec16(vt.data(), gi, d, dp);
+            for (int64_t l = 0; l < nk; l++) {
+                if (!visible(a, b, i, j0 + l)) continue;
+                const float p = expf(sc[l] * a.scale - a.lse[qr]);
+                const float ds = p * (dp[l] - a.D[qr]);
+                axpy(p, gi, a.dv + (k0 + l * a.n_kv_head) * d, d);
+                axpy(ds * a.scale, qi, a.dk + (k0 + l * a.n_kv_head) * d, d);
+            }
+        }
+}
+
+#if FT_X86
+__attribute__((target("avx512f"))) void attn_fwd_avx512(const AttnArgs& a, int64_t b, int64_t h, int64_t i0) {
+    attn_fwd_body(a, b, h, i0);
+}
+__attribute__((target("avx512f"))) void attn_dq_avx512(const AttnArgs& a, int64_t b, int64_t h, int64_t i0) {
+    attn_dq_body(a, b, h, i0);
+}
+__attribute__((target("avx512f"))) void attn_dkv_avx512(const AttnArgs& a, int64_t b, int64_t g, int64_t j0) {
+    attn_dkv_body(a, b, g, j0);
+}
+#endif
+void attn_fwd(const AttnArgs& a, int64_t b, int64_t h, int64_t i0) {
+#if FT_X86
+    if (cpu_avx512()) return attn_fwd_avx512(a, b, h, i0);
+#endif
+    attn_fwd_body(a, b, h, i0);
+}
+void attn_dq(const AttnArgs& a, int64_t b, int64_t h, int64_t i0) {
+#if FT_X86
+    if (cpu_avx512()) return attn_dq_avx512(a, b, h, i0);
+#endif
+    attn_dq_body(a, b, h, i0);
+}
+void attn_dkv(const AttnArgs& a, int64_t b, int64_t g, int64_t j0) {
+#if FT_X86
+    if (cpu_avx512()) return attn_dkv_avx512(a, b, g, j0);
+#endif
+    attn_dkv_body(a, b, g, j0);
+}
+
+}  // namespace
+
+extern "C" {
 
 void fabric_train_attention(const float* q, const float* k, const float* v, const int32_t* seg, int64_t batch,
                             int64_t t, int64_t n_head, int64_t n_kv_head, int64_t d, float scale, float* out,
                             float* lse, int32_t threads) {
-    const int64_t group = n_head / n_kv_head, n_qc = (t + kQueryChunk - 1) / kQueryChunk;
+    AttnArgs a{q, k, v, seg, nullptr, nullptr, nullptr, nullptr, t, n_head, n_kv_head, d, scale, out, lse,
+               nullptr, nullptr, nullptr};
+    const int64_t n_qc = (t + kQueryChunk - 1) / kQueryChunk;
     run_tasks(batch * n_head * n_qc, threads, [&](int64_t task) {
-        const int64_t b = task / (n_head * n_qc), h = task / n_qc % n_head, i0 = task % n_qc * kQueryChunk;
-        const int64_t g = h / group;
-        thread_local std::vector<float> s;
-        s.resize((size_t)t);
-        for (int64_t i = i0; i < std::min(t, i0 + kQueryChunk); i++) {
-            const int64_t row = b * t + i;
-            const float* qi = q + (row * n_head + h) * d;
-            float mx = -INFINITY;
-            for (int64_t j = 0; j <= i; j++) {
-                if (seg && seg[b * t + j] != seg[row]) {
-                    s[j] = -INFINITY;
-                    continue;
-                }
-                s[j] = dot(qi, k + ((b * t + j) * n_kv_head + g) * d, d) * scale;
-                mx = std::max(mx, s[j]);
-            }
-            float sum = 0.0f;
-            for (int64_t j = 0; j <= i; j++) sum += (s[j] = s[j] == -INFINITY ? 0.0f : expf(s[j] - mx));
-            float* o = out + (row * n_head + h) * d;
-            memset(o, 0, (size_t)d * 4);
-            const float inv = 1.0f / sum;
-            for (int64_t j = 0; j <= i; j++)
-                if (s[j] != 0.0f) axpy(s[j] * inv, v + ((b * t + j) * n_kv_head + g) * d, o, d);
-            lse[row * n_head + h] = mx + logf(sum);
-        }
+        attn_fwd(a, task / (n_head * n_qc), task / n_qc % n_head, task % n_qc * kQueryChunk);
     });
 }
 
@@ -567,56 +773,24 @@ void fabric_train_attention_backward(const float* q, const float* k, const float
                                      const float* out, const float* lse, const float* dout, int64_t batch, int64_t t,
                                      int64_t n_head, int64_t n_kv_head, int64_t d, float scale, float* dq, float* dk,
                                      float* dv, int32_t threads) {
-    const int64_t group = n_head / n_kv_head, n_qc = (t + kQueryChunk - 1) / kQueryChunk;
+    const int64_t n_qc = (t + kQueryChunk - 1) / kQueryChunk;
     // D[row, h] = dout . out, the softmax-backward row term
     std::vector<float> D((size_t)(batch * t * n_head));
-    for_chunks(batch * t * n_head, 1024, threads, [&](int64_t a, int64_t e) {
-        for (int64_t r = a; r < e; r++) D[r] = dot(dout + r * d, out + r * d, d);
+    for_chunks(batch * t * n_head, 1024, threads, [&](int64_t a0, int64_t e) {
+        for (int64_t r = a0; r < e; r++) D[r] = dot(dout + r * d, out + r * d, d);
     });
-    // dq: one task per (sequence, query head, block of queries)
+    AttnArgs a{q, k, v, seg, out, lse, dout, D.data(), t, n_head, n_kv_head, d, scale, nullptr, nullptr, dq, dk, dv};
     run_tasks(batch * n_head * n_qc, threads, [&](int64_t task) {
-        const int64_t b = task / (n_head * n_qc), h = task / n_qc % n_head, i0 = task % n_qc * kQueryChunk;
-        const int64_t g = h / group;
-        for (int64_t i = i0; i < std::min(t, i0 + kQueryChunk); i++) {
-            const int64_t row = b * t + i, qr = row * n_head + h;
-            const float* qi = q + qr * d;
-            const float* gi = dout + qr * d;
-            float* dqi = dq + qr * d;
-            memset(dqi, 0, (size_t)d * 4);
-            for (int64_t j = 0; j <= i; j++) {
-                if (seg && seg[b * t + j] != seg[row]) continue;
-                const float* kj = k + ((b * t + j) * n_kv_head + g) * d;
-                const float p = expf(dot(qi, kj, d) * scale - lse[qr]);
-                const float ds = p * (dot(gi, v + ((b * t + j) * n_kv_head + g) * d, d) - D[qr]);
-                axpy(ds * scale, kj, dqi, d);
-            }
-        }
+        attn_dq(a, task / (n_head * n_qc), task / n_qc % n_head, task % n_qc * kQueryChunk);
     });
-    // dk, dv: one task per (sequence, kv head, block of keys), summing over the group's query heads in order
     run_tasks(batch * n_kv_head * n_qc, threads, [&](int64_t task) {
-        const int64_t b = task / (n_kv_head * n_qc), g = task / n_qc % n_kv_head, j0 = task % n_qc * kQueryChunk;
-        for (int64_t j = j0; j < std::min(t, j0 + kQueryChunk); j++) {
-            const int64_t krow = (b * t + j) * n_kv_head + g;
-            const float* kj = k + krow * d;
-            const float* vj = v + krow * d;
-            float* dkj = dk + krow * d;
-            float* dvj = dv + krow * d;
-            memset(dkj, 0, (size_t)d * 4);
-            memset(dvj, 0, (size_t)d * 4);
-            for (int64_t h = g * group; h < (g + 1) * group; h++)
-                for (int64_t i = j; i < t; i++) {
-                    const int64_t row = b * t + i, qr = row * n_head + h;
-                    if (seg && seg[b * t + j] != seg[row]) continue;
-                    const float* qi = q + qr * d;
-                    const float* gi = dout + qr * d;
-                    const float p = expf(dot(qi, kj, d) * scale - lse[qr]);
-                    const float ds = p * (dot(gi, vj, d) - D[qr]);
-                    axpy(p, gi, dvj, d);
-                    axpy(ds * scale, qi, dkj, d);
-                }
-        }
+        attn_dkv(a, task / (n_kv_head * n_qc), task / n_qc % n_kv_head, task % n_qc * kQueryChunk);
     });
 }
+
+}  // extern "C"
+
+extern "C" {
 
 // ---- cross-entropy ---------------------------------------------------------------------------------------
 
@@ -632,12 +806,12 @@ double fabric_train_cross_entropy(float* logits, const int32_t* targets, int64_t
         }
         float mx = -INFINITY;
         for (int64_t i = 0; i < vocab; i++) mx = std::max(mx, x[i]);
+        const double target_logit = (double)x[tg];
         double sum = 0;
-        for (int64_t i = 0; i < vocab; i++) sum += (double)expf(x[i] - mx);
-        const double lse = (double)mx + log(sum);
-        loss[r] = lse - (double)x[tg];
-        const float inv = (float)(1.0 / sum);
-        for (int64_t i = 0; i < vocab; i++) x[i] = expf(x[i] - mx) * inv * grad_scale;
+        for (int64_t i = 0; i < vocab; i++) sum += (double)(x[i] = expf(x[i] - mx));
+        loss[r] = (double)mx + log(sum) - target_logit;
+        const float f = (float)(1.0 / sum) * grad_scale;
+        for (int64_t i = 0; i < vocab; i++) x[i] *= f;
         x[tg] -= grad_scale;
     });
     double total = 0;

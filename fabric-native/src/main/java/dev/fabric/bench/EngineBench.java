@@ -49,22 +49,7 @@ public final class EngineBench {
         List<Tensor> owned = new ArrayList<>();
         try {
             SplittableRandom r = new SplittableRandom(seed);
-            List<ModelWeights.Layer> layers = new ArrayList<>();
-            for (int i = 0; i < c.nLayer(); i++) {
-                layers.add(new ModelWeights.Layer(norm(b, owned, c.nEmbd()),
-                        random(b, owned, r, weightType, c.qDim(), c.nEmbd()),
-                        random(b, owned, r, weightType, c.kvDim(), c.nEmbd()),
-                        random(b, owned, r, weightType, c.kvDim(), c.nEmbd()),
-                        random(b, owned, r, weightType, c.nEmbd(), c.qDim()), null, null, null,
-                        c.arch().qkNorm() ? norm(b, owned, c.headDim()) : null,
-                        c.arch().qkNorm() ? norm(b, owned, c.headDim()) : null, norm(b, owned, c.nEmbd()),
-                        random(b, owned, r, weightType, c.nFf(), c.nEmbd()),
-                        random(b, owned, r, weightType, c.nFf(), c.nEmbd()),
-                        random(b, owned, r, weightType, c.nEmbd(), c.nFf())));
-            }
-            Tensor embd = random(b, owned, r, weightType, c.vocabSize(), c.nEmbd());
-            ModelWeights w = new ModelWeights(embd, norm(b, owned, c.nEmbd()),
-                    c.tiedOutput() ? embd : random(b, owned, r, weightType, c.vocabSize(), c.nEmbd()), layers);
+            ModelWeights w = randomWeights(c, weightType, b, owned, r);
             int[] prompt = new int[pp];
             for (int i = 0; i < pp; i++) prompt[i] = r.nextInt(c.vocabSize());
             try (Transformer t = new Transformer(c, w, b, pp + tg + 1, kvType, List.of())) {
@@ -88,6 +73,30 @@ public final class EngineBench {
         } finally {
             owned.forEach(Tensor::close);
         }
+    }
+
+    /**
+     * Random weights of a shape in memory (std ~0.02 matrices of {@code type}, F32 norms of 1), the tensors added to
+     * {@code owned} for the caller to close. Used by the model and training benchmarks.
+     */
+    public static ModelWeights randomWeights(ModelConfig c, DType weightType, Backend b, List<Tensor> owned,
+            SplittableRandom r) {
+        List<ModelWeights.Layer> layers = new ArrayList<>();
+        for (int i = 0; i < c.nLayer(); i++) {
+            layers.add(new ModelWeights.Layer(norm(b, owned, c.nEmbd()),
+                    random(b, owned, r, weightType, c.qDim(), c.nEmbd()),
+                    random(b, owned, r, weightType, c.kvDim(), c.nEmbd()),
+                    random(b, owned, r, weightType, c.kvDim(), c.nEmbd()),
+                    random(b, owned, r, weightType, c.nEmbd(), c.qDim()), null, null, null,
+                    c.arch().qkNorm() ? norm(b, owned, c.headDim()) : null,
+                    c.arch().qkNorm() ? norm(b, owned, c.headDim()) : null, norm(b, owned, c.nEmbd()),
+                    random(b, owned, r, weightType, c.nFf(), c.nEmbd()),
+                    random(b, owned, r, weightType, c.nFf(), c.nEmbd()),
+                    random(b, owned, r, weightType, c.nEmbd(), c.nFf())));
+        }
+        Tensor embd = random(b, owned, r, weightType, c.vocabSize(), c.nEmbd());
+        return new ModelWeights(embd, norm(b, owned, c.nEmbd()),
+                c.tiedOutput() ? embd : random(b, owned, r, weightType, c.vocabSize(), c.nEmbd()), layers);
     }
 
     private static int argmax(float[] v) {

@@ -22,9 +22,14 @@ public final class Executor implements AutoCloseable {
     private final Planner plan;
     private final Tensor[] slots;
     private final Tensor logits;
+    /** Rows under the loss gathered for one chunk, and their dX before the scatter back. */
+    private final Tensor gatherX, gatherDx;
     private final Map<Node, Tensor> values = new IdentityHashMap<>();
     private final Map<Node, Tensor> auxes = new IdentityHashMap<>();
     private final List<Tensor> perRun = new ArrayList<>();
+    /** FABRIC_PROFILE=1: time spent per op kind, printed by {@link #close()}. */
+    private static final boolean PROFILE = "1".equals(System.getenv("FABRIC_PROFILE"));
+    private final Map<OpKind, Long> profile = new java.util.EnumMap<>(OpKind.class);
 
     public Executor(Graph g, Backend b) {
         this.g = g;
@@ -33,7 +38,10 @@ public final class Executor implements AutoCloseable {
         slots = new Tensor[plan.slots.size()];
         for (int i = 0; i < slots.length; i++) slots[i] = b.allocate(DType.F32, Math.max(1, plan.slots.get(i) / 4));
         Node l = g.loss;
-        logits = l == null ? null : b.allocate(DType.F32, Math.min(l.chunk, l.in[0].rows()), l.in[1].shape[0]);
+        long chunk = l == null ? 0 : Math.min(l.chunk, l.in[0].rows());
+        logits = l == null ? null : b.allocate(DType.F32, chunk, l.in[1].shape[0]);
+        gatherX = l == null ? null : b.allocate(DType.F32, chunk, l.in[0].cols());
+        gatherDx = l == null ? null : b.allocate(DType.F32, chunk, l.in[0].cols());
     }
 
     /** The plan's peak, by category, for this graph. */
@@ -49,7 +57,7 @@ public final class Executor implements AutoCloseable {
                 trainable += n.param.numel();
             }
         }
-        long scratch = logits == null ? 0 : logits.byteSize();
+        long scratch = logits == null ? 0 : logits.byteSize() + gatherX.byteSize() + gatherDx.byteSize();
         long maxK = 0, attnRows = 0;
         for (Node n : g.nodes()) {
             if (n.op == OpKind.MATMUL) maxK = Math.max(maxK, Math.min(n.in[1].shape[1], 512));
@@ -82,11 +90,17 @@ public final class Executor implements AutoCloseable {
                     }
                     case PARAM -> values.put(n, n.param.value());
                     case CROSS_ENTROPY -> {
+                        long t0 = System.nanoTime();
                         Backend.CrossEntropy ce = crossEntropy(n, gradScale);
                         loss += ce.lossSum();
                         count += ce.count();
+                        if (PROFILE) profile.merge(n.op, System.nanoTime() - t0, Long::sum);
                     }
-                    default -> exec(n, stepSeed);
+                    default -> {
+                        long t0 = PROFILE ? System.nanoTime() : 0;
+                        exec(n, stepSeed);
+                        if (PROFILE) profile.merge(n.op, System.nanoTime() - t0, Long::sum);
+                    }
                 }
             }
             return new Result(loss, count);
@@ -202,23 +216,70 @@ public final class Executor implements AutoCloseable {
         return t;
     }
 
+    /**
+     * The fused loss, chunk by chunk: logits of a chunk of rows, their loss and (softmax - onehot) * gradScale in
+     * place, pushed into dX (and dW for a trainable output weight). Only rows under the loss are computed: when
+     * some targets are masked, the chunk's rows are gathered first and their dX scattered back.
+     */
     private Backend.CrossEntropy crossEntropy(Node n, float gradScale) {
         Tensor x = in(n, 0), w = in(n, 1), targets = in(n, 2);
         Param wp = n.in[1].param;
         boolean dx = n.in[0].needsGrad, dw = wp.trainable();
         Tensor dxAll = dx ? aux(n, x.shape()) : null;
-        long rows = x.rows(), chunk = logits.dim(0);
+        int[] tg = inputs.get(n.in[2]);
+        int live = 0;
+        for (int t : tg) if (t >= 0) live++;
+        boolean gather = live < tg.length;
+        int[] rows = new int[live], liveTargets = new int[live];
+        for (int i = 0, o = 0; i < tg.length; i++)
+            if (tg[i] >= 0) {
+                rows[o] = i;
+                liveTargets[o++] = tg[i];
+            }
+        if (gather && dx) b.write(dxAll, new float[Math.toIntExact(dxAll.numel())]);
+        long total = gather ? live : x.rows(), chunk = logits.dim(0);
         double loss = 0;
         long count = 0;
-        for (long r0 = 0; r0 < rows; r0 += chunk) {
-            long r1 = Math.min(rows, r0 + chunk);
-            Tensor xc = x.slice(r0, r1), lc = logits.slice(0, r1 - r0);
+        for (long r0 = 0; r0 < total; r0 += chunk) {
+            long r1 = Math.min(total, r0 + chunk), nr = r1 - r0;
+            Tensor xc, tc, ids = null;
+            if (gather) {
+                ids = b.allocate(DType.I32, nr);
+                perRun.add(ids);
+                b.write(ids, java.util.Arrays.copyOfRange(rows, (int) r0, (int) r1));
+                xc = gatherX.slice(0, nr);
+                b.get_rows(x, ids, xc);
+                tc = b.allocate(DType.I32, nr);
+                perRun.add(tc);
+                b.write(tc, java.util.Arrays.copyOfRange(liveTargets, (int) r0, (int) r1));
+            } else {
+                xc = x.slice(r0, r1);
+                tc = targets.slice(r0, r1);
+            }
+            Tensor lc = logits.slice(0, nr);
+            long t0 = PROFILE ? System.nanoTime() : 0;
             b.matmul(xc, w, lc);
-            Backend.CrossEntropy ce = b.cross_entropy(lc, targets.slice(r0, r1), gradScale);
+            long t1 = PROFILE ? System.nanoTime() : 0;
+            Backend.CrossEntropy ce = b.cross_entropy(lc, tc, gradScale);
             loss += ce.lossSum();
             count += ce.count();
-            if (dx) b.matmul_backward_x(lc, w, dxAll.slice(r0, r1), false);
+            long t2 = PROFILE ? System.nanoTime() : 0;
+            if (dx) {
+                if (gather) {
+                    Tensor dxc = gatherDx.slice(0, nr);
+                    b.matmul_backward_x(lc, w, dxc, false);
+                    b.get_rows_backward(dxc, ids, dxAll);
+                } else {
+                    b.matmul_backward_x(lc, w, dxAll.slice(r0, r1), false);
+                }
+            }
+            long t3 = PROFILE ? System.nanoTime() : 0;
             if (dw) b.matmul_backward_w(xc, lc, wp.grad());
+            if (PROFILE) {
+                profile.merge(OpKind.MATMUL, t1 - t0, Long::sum);
+                profile.merge(OpKind.SOFTMAX, t2 - t1, Long::sum);
+                profile.merge(OpKind.MATMUL_BACKWARD_X, t3 - t2, Long::sum);
+            }
         }
         Tensor l = out(n);
         b.write(l, new float[] {(float) loss});
@@ -227,7 +288,12 @@ public final class Executor implements AutoCloseable {
 
     @Override
     public void close() {
+        if (PROFILE) profile.forEach((op, ns) -> System.err.printf("profile %-22s %9.3f s%n", op, ns / 1e9));
         for (Tensor t : slots) t.close();
-        if (logits != null) logits.close();
+        if (logits != null) {
+            logits.close();
+            gatherX.close();
+            gatherDx.close();
+        }
     }
 }

@@ -207,6 +207,34 @@ public final class Graph {
         return y;
     }
 
+    /**
+     * Floating-point operations the kernels perform for one run (multiply and add counted as 2): matmuls and their
+     * gradients 2mnk; attention 2 t^2 d per head and sequence forward (causal half of QK^T and PV), 7 t^2 d backward
+     * (scores recomputed in both of its passes); the fused loss 2 t V E for the logits, again for dX and for dW.
+     * Elementwise ops are left out (a few flops per element, memory-bound).
+     */
+    public long flops() {
+        long f = 0;
+        for (Node n : nodes) {
+            switch (n.op) {
+                case MATMUL -> f += 2 * n.rows() * n.cols() * n.in[0].cols();
+                case MATMUL_BACKWARD_X -> f += 2 * n.rows() * n.cols() * n.in[0].cols();
+                case MATMUL_BACKWARD_W -> f += 2 * n.in[0].rows() * n.in[0].cols() * n.in[1].cols();
+                case ATTENTION, ATTENTION_BACKWARD -> {
+                    long t = n.in[0].rows() / n.batch, d = n.in[0].cols() / n.heads;
+                    f += (n.op == OpKind.ATTENTION ? 2 : 7) * t * t * d * n.heads * n.batch;
+                }
+                case CROSS_ENTROPY -> {
+                    long rows = n.in[0].rows(), v = n.in[1].shape[0], e = n.in[0].cols();
+                    f += 2 * rows * v * e * (1 + (n.in[0].needsGrad ? 1 : 0) + (n.in[1].needsGrad ? 1 : 0));
+                }
+                default -> {
+                }
+            }
+        }
+        return f;
+    }
+
     // ---- checks ----------------------------------------------------------------------------------------
 
     private static void f32(Node x) {

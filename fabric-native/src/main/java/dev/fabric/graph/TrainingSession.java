@@ -216,6 +216,9 @@ public final class TrainingSession implements AutoCloseable {
         for (int id : batch.tokens())
             if (id < 0 || id >= config.vocabSize())
                 throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + config.vocabSize());
+        for (int id : batch.targets())
+            if (id < -1 || id >= config.vocabSize())
+                throw new IllegalArgumentException("target " + id + " is neither -1 nor in the vocabulary of " + config.vocabSize());
         Map<Node, int[]> in = new java.util.IdentityHashMap<>();
         in.put(bt.tokens(), batch.tokens());
         in.put(bt.targets(), batch.targets());
