@@ -97,11 +97,6 @@ public final class RecipeLoader {
         return build(name, dir, file, values, stages, stageWhere);
     }
 
-    /** The defaults alone (for tools that need a recipe without a file); {@code model} must come from a set. */
-    public static Recipe fromSets(Path dir, List<String> sets) {
-        return parse("{}", "--set", dir, null, sets);
-    }
-
     private static Optional<Node> compose(String text, String name) {
         LoadSettings settings = LoadSettings.builder().setLabel(name).setSchema(new CoreSchema())
                 .setAllowDuplicateKeys(true).setMaxAliasesForCollections(10).build();
@@ -435,7 +430,7 @@ public final class RecipeLoader {
         boolean explicit = !stageVals.isEmpty();
         Recipe.Data data = null;
         if (given(values, "data.train")) {
-            data = data(dir, values, Map.of(), "");
+            data = data(dir, values, "");
         } else if (!explicit) {
             throw new RecipeException(name + ": data.train: missing; set it to your training file(s)"
                     + " (data: {train: train.jsonl})");
@@ -476,13 +471,11 @@ public final class RecipeLoader {
             if (ownLength) {
                 eff.remove(given(sv, "steps") ? "train.epochs" : "train.steps");
             }
-            if (given(sv, "data.train")) {
-                // A stage with its own files does not inherit a held-out choice it did not make.
-                if (given(sv, "data.valid_fraction")) eff.remove("data.valid");
-                if (given(sv, "data.valid")) eff.remove("data.valid_fraction");
-            }
+            // A stage's own validation choice replaces the top level's either way.
+            if (given(sv, "data.valid_fraction")) eff.remove("data.valid");
+            if (given(sv, "data.valid")) eff.remove("data.valid_fraction");
             checkWarmup(eff, "train.warmup", "train.steps", display + "warmup");
-            Recipe.Data sd = data(dir, eff, sv, display);
+            Recipe.Data sd = data(dir, eff, display);
             Integer steps = given(eff, "train.steps") ? (int) (long) (Long) get(eff, "train.steps") : null;
             stages.add(new Recipe.Stage(stageName, sd, steps, (Double) get(eff, "train.epochs"),
                     (Double) get(eff, "train.lr"),
@@ -537,7 +530,7 @@ public final class RecipeLoader {
     }
 
     @SuppressWarnings("unchecked")
-    private static Recipe.Data data(Path dir, Map<String, Val> values, Map<String, Val> own, String display) {
+    private static Recipe.Data data(Path dir, Map<String, Val> values, String display) {
         Val trainVal = values.get("data.train");
         List<Path> train = new ArrayList<>();
         for (String p : (List<String>) trainVal.value()) train.add(existing(dir, p, trainVal.where(), display + "data.train"));
