@@ -51,6 +51,9 @@ public final class TuneCommand implements Callable<Integer> {
                     + " VALUE is read as YAML.")
     List<String> sets = new ArrayList<>();
 
+    @Option(names = "--resume", description = "Continue from the newest checkpoint in the recipe's output folder.")
+    boolean resume;
+
     @Option(names = "--color", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Mark trained tokens in green when stdout is a terminal (--no-color: between [[ ]]).")
     boolean color;
@@ -74,12 +77,28 @@ public final class TuneCommand implements Callable<Integer> {
             out.print(RecipePrinter.print(r));
             return 0;
         }
-        if (!dryRun) {
-            System.err.println("fabric tune: training is not implemented yet in this build (the training engine lands"
-                    + " separately); the recipe is valid (hash " + r.shortHash() + "). Use --dry-run to check the data.");
-            return FabricException.EXIT_USAGE;
-        }
+        if (!dryRun) return train(r);
         return dryRun(r, out);
+    }
+
+    private int train(Recipe r) throws IOException {
+        int threads = r.threads() > 0 ? r.threads() : Runtime.getRuntime().availableProcessors();
+        long t0 = System.nanoTime();
+        try (var backend = new dev.fabric.backend.cpu.CpuBackend(threads)) {
+            var log = System.err;
+            var run = new dev.fabric.tune.TuneRun(r, backend, new dev.fabric.tune.TuneRun.Options(resume, log,
+                    s -> {
+                        if (s.step() == 1 || s.step() % 10 == 0)
+                            log.printf("step %d  loss %.4f  lr %.3g  grad norm %.3g  %.0f tok/s%s%n", s.update(),
+                                    s.loss(), s.lr(), s.gradNorm(), s.tokensPerSecond(), s.skipped() ? "  (skipped)" : "");
+                    }));
+            var res = run.run();
+            System.out.printf("done in %.1f s: %d optimizer steps (%d skipped), %.0f tokens/s%n",
+                    (System.nanoTime() - t0) / 1e9, res.updates(), res.skipped(), res.tokensPerSecond());
+            System.out.printf("validation loss %.4f -> best %.4f%n", res.firstValidLoss(), res.bestValidLoss());
+            System.out.println("adapter: " + res.adapter() + " (best: " + res.bestAdapter() + "), PEFT: " + res.peft());
+        }
+        return 0;
     }
 
     private int dryRun(Recipe r, PrintStream out) throws IOException {

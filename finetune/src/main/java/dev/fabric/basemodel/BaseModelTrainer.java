@@ -43,6 +43,41 @@ public final class BaseModelTrainer {
         }
     }
 
+    /** The spec fields as a YAML file names them, in {@link Spec}'s order. */
+    private static final List<String> KEYS = List.of("arch", "embedding", "layers", "heads", "kv_heads", "head_dim",
+            "ffn", "vocab", "context", "documents", "seed", "updates", "batch", "lr", "warmup");
+
+    /** Reads a spec from a YAML file with exactly the keys of {@link #KEYS}; errors name the file and key. */
+    public static Spec load(Path file) throws IOException {
+        Object root;
+        try (var in = Files.newBufferedReader(file)) {
+            root = new org.snakeyaml.engine.v2.api.Load(org.snakeyaml.engine.v2.api.LoadSettings.builder().build())
+                    .loadFromReader(in);
+        } catch (org.snakeyaml.engine.v2.exceptions.YamlEngineException e) {
+            throw new dev.fabric.FabricException(file + ": not valid YAML: " + e.getMessage());
+        }
+        if (!(root instanceof Map<?, ?> m)) throw new dev.fabric.FabricException(file + ": expected a mapping of " + KEYS);
+        for (Object k : m.keySet())
+            if (!KEYS.contains(String.valueOf(k)))
+                throw new dev.fabric.FabricException(file + ": unknown key '" + k + "' (keys: " + String.join(", ", KEYS) + ")");
+        for (String k : KEYS) if (!m.containsKey(k)) throw new dev.fabric.FabricException(file + ": missing key '" + k + "'");
+        try {
+            return new Spec(Arch.of(String.valueOf(m.get("arch")), file.toString()), num(m, "embedding", file), num(m, "layers", file),
+                    num(m, "heads", file), num(m, "kv_heads", file), num(m, "head_dim", file), num(m, "ffn", file),
+                    num(m, "vocab", file), num(m, "context", file), num(m, "documents", file), num(m, "seed", file),
+                    num(m, "updates", file), num(m, "batch", file), ((Number) m.get("lr")).doubleValue(), num(m, "warmup", file));
+        } catch (ClassCastException e) {
+            throw new dev.fabric.FabricException(file + ": lr must be a number");
+        }
+    }
+
+    private static int num(Map<?, ?> m, String key, Path file) {
+        if (!(m.get(key) instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue()) || n.longValue() < 0
+                || n.longValue() > Integer.MAX_VALUE)
+            throw new dev.fabric.FabricException(file + ": " + key + " must be a non-negative whole number, got " + m.get(key));
+        return n.intValue();
+    }
+
     public static final List<String> SPECIALS = List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>");
 
     private BaseModelTrainer() {}
