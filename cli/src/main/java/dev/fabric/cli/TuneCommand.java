@@ -102,7 +102,7 @@ public final class TuneCommand implements Callable<Integer> {
     }
 
     private int dryRun(Recipe r, PrintStream out) throws IOException {
-        boolean ansi = color && System.console() != null && !"dumb".equals(System.getenv("TERM"));
+        boolean ansi = color && onTerminal() && !"dumb".equals(System.getenv("TERM"));
         out.println("recipe: " + recipe + " (hash " + r.hash() + ")");
         try (GgufFile f = GgufFile.open(r.model())) {
             Tokenizer tok = Tokenizer.fromGguf(f.metadata());
@@ -141,5 +141,20 @@ public final class TuneCommand implements Callable<Integer> {
             out.println("estimated time: (pending the training engine; not computed in this build)");
         }
         return 0;
+    }
+
+    /**
+     * Whether the standard streams are a terminal. On JDK 21 a console exists only then; from JDK 22 one may
+     * exist when they are redirected, and {@code Console.isTerminal()} (called reflectively, as this compiles
+     * for 21) tells.
+     */
+    static boolean onTerminal() {
+        java.io.Console c = System.console();
+        if (c == null) return false;
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(c);
+        } catch (ReflectiveOperationException e) {
+            return true;
+        }
     }
 }

@@ -23,7 +23,7 @@ public final class RecipePrinter {
     public static String print(Recipe r) {
         StringBuilder sb = new StringBuilder();
         sb.append("# Fabric fine-tuning recipe (fabric tune RECIPE.yaml). Paths are relative to this file.\n");
-        sb.append("# Each field: what it does, then its default in parentheses; ~ means unset.\n");
+        sb.append("# Each field: what it does and its default; ~ means unset.\n");
         if (r != null) {
             sb.append("# effective values (overrides applied); recipe hash ").append(r.hash()).append('\n');
         }
@@ -40,7 +40,8 @@ public final class RecipePrinter {
             }
             String indent = sec.isEmpty() ? "" : "  ";
             Object v = r == null ? f.dflt() : r.values().get(f.key());
-            sb.append(indent).append("# ").append(f.doc()).append(" (").append(yaml(f.dflt())).append(")\n");
+            sb.append(indent).append("# ").append(f.doc()).append(" (default ")
+                    .append(f.dflt() == null ? "unset" : yaml(f.dflt())).append(")\n");
             // A field with a default that the recipe turned off (train.epochs under train.steps) stays commented.
             sb.append(indent).append(v == null && f.dflt() != null ? "# " : "").append(f.leaf()).append(": ")
                     .append(yaml(v)).append('\n');

@@ -36,7 +36,7 @@ public final class RecipeSchema {
             Field.of("model", PATH, null, "the base model: a GGUF file (path relative to this recipe); required"),
             Field.of("template", STRING, null, "chat template: unset = the model's own (GGUF tokenizer.chat_template);"
                     + " or a built-in name (chatml, qwen3, llama3, gemma), or a .jinja file"),
-            Field.of("data.train", PATHS, null, "training data: a file or a list of files (.jsonl, .arrow, .txt);"
+            Field.of("data.train", PATHS, null, "training data: a file or a list of files (.jsonl, .json, .arrow, .txt);"
                     + " required unless every stage names its own"),
             Field.of("data.valid", PATH, null, "validation data file; unset = hold out data.valid_fraction of data.train"),
             Field.of("data.valid_fraction", NUMBER, 0.0, "share of data.train rows held out for validation when"
