@@ -97,6 +97,21 @@ public final class TuneCommand implements Callable<Integer> {
                     (System.nanoTime() - t0) / 1e9, res.updates(), res.skipped(), res.tokensPerSecond());
             System.out.printf("validation loss %.4f -> best %.4f%n", res.firstValidLoss(), res.bestValidLoss());
             System.out.println("adapter: " + res.adapter() + " (best: " + res.bestAdapter() + "), PEFT: " + res.peft());
+            if (!res.answers().isEmpty()) {
+                var a = res.answers();
+                long base = a.stream().filter(dev.fabric.tune.ExactMatch.Answer::baseCorrect).count();
+                long tuned = a.stream().filter(dev.fabric.tune.ExactMatch.Answer::tunedCorrect).count();
+                System.out.println();
+                for (int i = 0; i < Math.min(4, a.size()); i++) {
+                    var x = a.get(i);
+                    System.out.println("Q: " + x.question());
+                    System.out.println("  reference: " + x.reference());
+                    System.out.println("  before:    " + x.base());
+                    System.out.println("  after:     " + x.tuned());
+                }
+                System.out.printf("%nheld-out exact match: before %d/%d (%.0f%%), after %d/%d (%.0f%%)%n", base, a.size(),
+                        100.0 * base / a.size(), tuned, a.size(), 100.0 * tuned / a.size());
+            }
         }
         return 0;
     }

@@ -55,7 +55,7 @@ public final class TuneRun {
 
     /** What a run made. */
     public record Result(Path adapter, Path bestAdapter, Path peft, double firstValidLoss, double bestValidLoss,
-            long updates, long skipped, double tokensPerSecond) {}
+            long updates, long skipped, double tokensPerSecond, List<ExactMatch.Answer> answers) {}
 
     private final Recipe recipe;
     private final Backend backend;
@@ -154,8 +154,10 @@ public final class TuneRun {
                 if (!Files.exists(bestFile)) writeAdapter(session, lora, bestFile, arch);
                 Path peft = out.resolve("peft");
                 PeftAdapter.write(peft, lora, base);
+                List<ExactMatch.Answer> answers = recipe.eval().questions() == null ? List.of()
+                        : ExactMatch.run(model, bestFile, recipe.eval().questions(), template, 48);
                 return new Result(adapter, bestFile, peft, first, best, updates, skipped,
-                        seconds > 0 ? tokens / seconds : 0);
+                        seconds > 0 ? tokens / seconds : 0, answers);
             }
         }
     }

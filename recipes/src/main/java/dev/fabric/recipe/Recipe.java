@@ -97,7 +97,8 @@ public record Recipe(Path file, Path model, String template, Path templateFile, 
         }
     }
 
-    public record Eval(int every) {}
+    /** @param questions held-out questions for the exact-match check after training, or null */
+    public record Eval(int every, Path questions) {}
 
     public record Checkpoint(int every, int keep) {}
 

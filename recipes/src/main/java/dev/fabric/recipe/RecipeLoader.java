@@ -497,7 +497,8 @@ public final class RecipeLoader {
         if (train.steps() != null) effective.put("train.epochs", null);
         String canonical = canonical(effective, explicit ? stageValues : List.of());
         return new Recipe(file, model, template, templateFile, data, lora, train,
-                new Recipe.Eval(intOf(values, "eval.every")),
+                new Recipe.Eval(intOf(values, "eval.every"),
+                        given(values, "eval.questions") ? existing(dir, values.get("eval.questions"), "eval.questions") : null),
                 new Recipe.Checkpoint(intOf(values, "checkpoint.every"), intOf(values, "checkpoint.keep")),
                 (Long) get(values, "seed"), intOf(values, "threads"), memory,
                 dir.resolve((String) get(values, "output")).normalize(), stages, explicit, effective, stageValues,

@@ -77,6 +77,8 @@ public final class RecipeSchema {
             Field.of("train.grad_clip", NUMBER, 1.0, "clip the global gradient norm to this; 0 = off").range(0, 1e6),
             Field.of("eval.every", INT, 0L, "evaluate the validation loss every N steps; 0 = at the end only")
                     .range(0, 1e9).notHashed(),
+            Field.of("eval.questions", PATH, null, "chat rows whose last message is the reference answer: after"
+                    + " training, base and adapter answer greedily and exact matches are counted").notHashed(),
             Field.of("checkpoint.every", INT, 0L, "save a resumable checkpoint every N steps; 0 = at the end only")
                     .range(0, 1e9).notHashed(),
             Field.of("checkpoint.keep", INT, 3L, "checkpoints kept (older ones are deleted)").range(1, 1e6)
