@@ -117,8 +117,11 @@ void for_chunks(int64_t n, int64_t chunk, int threads, F&& body) {
     run_tasks((n + chunk - 1) / chunk, threads, [&](int64_t t) { body(t * chunk, std::min(n, (t + 1) * chunk)); });
 }
 
+// Variant cap (fabric_train_set_variant): 0 portable, 1 up to AVX2, 2 up to AVX-512. Tests run each one.
+std::atomic<int> g_cap{2};
+
 #if FT_X86
-bool cpu_avx512() {
+bool cpu_has_avx512() {
     static const bool yes = [] {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -126,13 +129,15 @@ bool cpu_avx512() {
     }();
     return yes;
 }
-bool cpu_avx2() {
+bool cpu_has_avx2() {
     static const bool yes = [] {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     }();
     return yes;
 }
+bool cpu_avx512() { return g_cap.load(std::memory_order_relaxed) >= 2 && cpu_has_avx512(); }
+bool cpu_avx2() { return g_cap.load(std::memory_order_relaxed) >= 1 && cpu_has_avx2(); }
 #endif
 
 // ---------------------------------------------------------------------------------------------------------
@@ -155,8 +160,8 @@ fq::DequantFn dequant(int32_t type) {
     static const bool isa_set = [] {
         int bits = 0;
 #if FT_X86
-        if (cpu_avx2()) bits |= FABRIC_ISA_AVX2;
-        if (cpu_avx512()) bits |= FABRIC_ISA_AVX512;
+        if (cpu_has_avx2()) bits |= FABRIC_ISA_AVX2;
+        if (cpu_has_avx512()) bits |= FABRIC_ISA_AVX512;
 #endif
         fabric_quant_set_isa(bits);
         return true;
@@ -446,6 +451,15 @@ uint64_t splitmix64(uint64_t z) {
 }  // namespace
 
 extern "C" {
+
+int32_t fabric_train_set_variant(int32_t cap) {
+    g_cap.store(cap < 0 ? 0 : cap > 2 ? 2 : cap);
+#if FT_X86
+    return cpu_avx512() ? 2 : cpu_avx2() ? 1 : 0;
+#else
+    return 0;
+#endif
+}
 
 // ---- matmul ----------------------------------------------------------------------------------------------
 

@@ -14,6 +14,10 @@
 extern "C" {
 #endif
 
+// Caps the kernel variant: 0 portable C++, 1 up to AVX2, 2 up to AVX-512 (default). Returns the variant now in
+// use (what the CPU supports under the cap). Tests run every variant.
+int32_t fabric_train_set_variant(int32_t cap);
+
 // dx[m, k] (+)= dy[m, n] . w[n, k]: the input gradient of y = x . w^T, w (n rows of k) read in its stored ggml
 // type; rows of w are dequantized block by block into a small per-task scratch, never the whole weight.
 // accumulate != 0 adds into dx, else overwrites. Returns 0, or -1 for a type it cannot read.

@@ -86,7 +86,7 @@ final class BenchTuneCommand implements Callable<Integer> {
                 CpuBackend.kernelVariant(), nThreads);
         try (CpuBackend b = new CpuBackend(threads)) {
             TuneBench.Result r;
-            double pp = 0;
+            double pp = 0, ppCpu = 0;
             if (model != null) {
                 try (Model m = Model.open(model, b)) {
                     out.printf("%s (%s), %.2f GiB%n", model.getFileName(), m.config().arch().ggufName(),
@@ -94,7 +94,11 @@ final class BenchTuneCommand implements Callable<Integer> {
                     out.flush();
                     r = TuneBench.run(m.config(), m.weights(), b, nThreads, rank, batch, ctx, steps, full, checkpoint, seed);
                 }
-                if (comparePp > 0) pp = EngineBench.runFile(model, threads, comparePp, 0).ppTokensPerSecond();
+                if (comparePp > 0) {
+                    EngineBench.Result e = EngineBench.runFile(model, threads, comparePp, 0);
+                    pp = e.ppTokensPerSecond();
+                    ppCpu = e.ppCpuSeconds();
+                }
             } else {
                 ModelConfig c = SyntheticGguf.shape(synth, layers);
                 List<Tensor> owned = new ArrayList<>();
@@ -104,11 +108,17 @@ final class BenchTuneCommand implements Callable<Integer> {
                 } finally {
                     owned.forEach(Tensor::close);
                 }
-                if (comparePp > 0) pp = EngineBench.run(c, DType.F16, DType.F16, threads, comparePp, 0, seed).ppTokensPerSecond();
+                if (comparePp > 0) {
+                    EngineBench.Result e = EngineBench.run(c, DType.F16, DType.F16, threads, comparePp, 0, seed);
+                    pp = e.ppTokensPerSecond();
+                    ppCpu = e.ppCpuSeconds();
+                }
             }
             out.printf(Locale.ROOT, "%s, batch %d x ctx %d, %d timed steps%s%n", full ? "full training" : "LoRA rank " + rank,
                     r.batch(), r.ctx(), r.steps(), checkpoint ? ", checkpointing" : "");
-            out.printf(Locale.ROOT, "train: %10.2f tokens/s   (loss %.3f -> %.3f)%n", r.tokensPerSecond(), r.firstLoss(), r.lastLoss());
+            double trainPerCpu = r.steps() * (double) r.batch() * r.ctx() / r.cpuSeconds();
+            out.printf(Locale.ROOT, "train: %10.2f tokens/s, %.2f tokens per CPU-second   (loss %.3f -> %.3f)%n",
+                    r.tokensPerSecond(), trainPerCpu, r.firstLoss(), r.lastLoss());
             double gflops = r.flopsPerToken() * r.tokensPerSecond() / 1e9;
             out.printf(Locale.ROOT, "FLOPs per token: %.2f G; achieved %.1f GFLOP/s", r.flopsPerToken() / 1e9, gflops);
             double peak = peakGflops(nThreads);
@@ -117,8 +127,11 @@ final class BenchTuneCommand implements Callable<Integer> {
             out.println();
             out.printf("memory plan: %s%n", r.plan());
             out.printf(Locale.ROOT, "peak RSS (VmHWM): %.1f MiB%n", r.peakRssBytes() / 1048576.0);
-            if (pp > 0)
-                out.printf(Locale.ROOT, "pp%d: %10.2f t/s; training / pp = %.3f%n", comparePp, pp, r.tokensPerSecond() / pp);
+            if (pp > 0) {
+                double ppPerCpu = comparePp / ppCpu;
+                out.printf(Locale.ROOT, "pp%d: %10.2f t/s, %.2f tokens per CPU-second; training / pp = %.3f (wall), %.3f (CPU time)%n",
+                        comparePp, pp, ppPerCpu, r.tokensPerSecond() / pp, trainPerCpu / ppPerCpu);
+            }
             out.flush();
         }
         return 0;

@@ -23,8 +23,9 @@ import java.util.SplittableRandom;
 public final class TuneBench {
     private TuneBench() {}
 
-    public record Result(int batch, int ctx, int steps, double tokensPerSecond, double flopsPerToken, MemoryPlan plan,
-            long peakRssBytes, double firstLoss, double lastLoss) {}
+    /** cpuSeconds: process CPU time of the timed steps (on a shared host, tokens per CPU-second compare better). */
+    public record Result(int batch, int ctx, int steps, double tokensPerSecond, double cpuSeconds, double flopsPerToken,
+            MemoryPlan plan, long peakRssBytes, double firstLoss, double lastLoss) {}
 
     public static final String[] ROLES = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
 
@@ -53,23 +54,32 @@ public final class TuneBench {
             MemoryPlan plan = s.plan(batch, ctx, threads);
             double first = Double.NaN, last = Double.NaN;
             long t0 = 0;
+            double c0 = 0;
             for (int step = 0; step <= steps; step++) {
-                if (step == 1) t0 = System.nanoTime();  // step 0 warms up: page faults, thread pools
+                if (step == 1) {  // step 0 warms up: page faults, thread pools
+                    t0 = System.nanoTime();
+                    c0 = cpuSeconds();
+                }
                 s.zeroGrad();
                 Executor.Result res = s.forwardBackward(bt, 1f / (n - batch));
                 last = res.lossSum() / res.targets();
                 if (step == 0) first = last;
                 for (Param p : s.trainable()) sgd(p, 1e-3f);
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
+            double seconds = (System.nanoTime() - t0) / 1e9, cpu = cpuSeconds() - c0;
             double flops = s.graph(batch, ctx).flops() / (double) n;
-            return new Result(batch, ctx, steps, steps * (double) n / seconds, flops, plan, peakRss(), first, last);
+            return new Result(batch, ctx, steps, steps * (double) n / seconds, cpu, flops, plan, peakRss(), first, last);
         }
     }
 
     private static void sgd(Param p, float lr) {
         FloatBuffer v = p.values(), g = p.grads();
         for (int i = 0; i < v.capacity(); i++) v.put(i, v.get(i) - lr * g.get(i));
+    }
+
+    /** CPU time of this process (all threads), in seconds. */
+    public static double cpuSeconds() {
+        return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN);
     }
 
     /** VmHWM of /proc/self/status in bytes (0 where unavailable). */

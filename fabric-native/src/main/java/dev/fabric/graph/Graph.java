@@ -195,13 +195,16 @@ public final class Graph {
     /** One LoRA term of a linear layer: y += scale * B (A dropout(x)). */
     public record Lora(Node a, Node b, float scale, float dropout, long seed) {}
 
-    /** y = x . w^T (+ bias) + sum of scale * B (A x): the LoRA path computes A x first (rank r). */
+    /**
+     * y = x . w^T (+ bias) + sum of scale * B (A x): the LoRA path computes A x first (rank r) and scales it there,
+     * where it is r wide rather than n_out.
+     */
     public Node linear(Node x, Node w, Node bias, List<Lora> loras) {
         Node y = matmul(x, w);
         for (Lora l : loras) {
             Node xin = l.dropout() > 0 ? dropout(x, l.dropout(), l.seed()) : x;
             Node ax = matmul(xin, l.a());
-            y = add(y, scale(matmul(ax, l.b()), l.scale()));
+            y = add(y, matmul(l.scale() == 1f ? ax : scale(ax, l.scale()), l.b()));
         }
         if (bias != null) y = add(y, bias);
         return y;

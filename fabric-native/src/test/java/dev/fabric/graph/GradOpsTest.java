@@ -9,6 +9,7 @@ import dev.fabric.backend.DType;
 import dev.fabric.backend.RopeLayout;
 import dev.fabric.backend.Tensor;
 import dev.fabric.backend.cpu.CpuBackend;
+import dev.fabric.backend.cpu.TrainNative;
 import dev.fabric.quant.QuantType;
 import dev.fabric.quant.Quantizer;
 import java.util.ArrayList;
@@ -44,6 +45,7 @@ class GradOpsTest {
     void tearDown() {
         open.forEach(Tensor::close);
         open.clear();
+        TrainNative.fabric_train_set_variant(2);
     }
 
     @AfterAll
@@ -321,6 +323,67 @@ class GradOpsTest {
         b.dropout(f32(x, n), 0.25f, 78, y2);
         assertTrue(!java.util.Arrays.equals(mask, b.readFloats(y2)), "another seed, another mask");
         record("dropout", 0, 0);
+    }
+
+    /** Each kernel variant this CPU runs (portable, AVX2, AVX-512) on the vectorized kernels' odd shapes. */
+    static Stream<Arguments> variants() {
+        new CpuBackend(1);
+        int best = TrainNative.fabric_train_set_variant(2);
+        List<Arguments> a = new ArrayList<>();
+        for (int v = 0; v <= best; v++) a.add(Arguments.of(v));
+        return a.stream();
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void everyVariant_matmulAndAttentionGradients_matchReference(int variant) {
+        assertEquals(variant, TrainNative.fabric_train_set_variant(variant));
+        String v = " [variant " + variant + "]";
+        for (int[] s : new int[][] {{1, 3, 7}, {9, 70, 33}, {5, 17, 300}}) {
+            int m = s[0], n = s[1], k = s[2];
+            float[] x = randn(m * k, 1), w = randn(n * k, 0.5), r = randn(m * n, 1);
+            Tensor dy = f32(r, m, n), dx = zeros(m, k), dw = zeros(n, k), wh = weight(DType.F16, w.clone(), n, k),
+                    dxh = zeros(m, k), all = zeros(n, k);
+            b.matmul_backward_x(dy, f32(w, n, k), dx, false);
+            b.matmul_backward_w(f32(x, m, k), dy, dw);
+            b.matmul_backward_x(dy, wh, dxh, false);
+            int[] ids = new int[n];
+            for (int i = 0; i < n; i++) ids[i] = i;
+            b.get_rows(wh, i32(ids), all);
+            double[] xd = RefOps.toDouble(x), wd = RefOps.toDouble(w), rd = RefOps.toDouble(r);
+            double[] dxWant = new double[m * k], dxhWant = new double[m * k], dwWant = new double[n * k];
+            double[] whd = RefOps.toDouble(b.readFloats(all));
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    for (int e = 0; e < k; e++) {
+                        dxWant[i * k + e] += rd[i * n + j] * wd[j * k + e];
+                        dxhWant[i * k + e] += rd[i * n + j] * whd[j * k + e];
+                        dwWant[j * k + e] += rd[i * n + j] * xd[i * k + e];
+                    }
+            record("matmul dx" + v, RefOps.relError(b.readFloats(dx), dxWant), 1e-5);
+            record("matmul dx F16" + v, RefOps.relError(b.readFloats(dxh), dxhWant), 1e-5);
+            record("matmul dw" + v, RefOps.relError(b.readFloats(dw), dwWant), 1e-5);
+        }
+        int batch = 2, t = 19, heads = 4, kvHeads = 2, d = 20, rows = batch * t;
+        float[] q = randn(rows * heads * d, 1), k = randn(rows * kvHeads * d, 1), vv = randn(rows * kvHeads * d, 1),
+                r = randn(rows * heads * d, 1);
+        int[] seg = new int[rows];
+        for (int i = 0; i < rows; i++) seg[i] = (i % t) / 7;
+        float scale = (float) (1 / Math.sqrt(d));
+        Tensor qt = f32(q, rows, heads * d), kt = f32(k, rows, kvHeads * d), vt = f32(vv, rows, kvHeads * d),
+                st = i32(seg), out = zeros(rows, heads * d), lse = zeros(rows, heads);
+        b.attention_train(qt, kt, vt, st, batch, heads, kvHeads, scale, out, lse);
+        double[] qd = RefOps.toDouble(q), kd = RefOps.toDouble(k), vd = RefOps.toDouble(vv), rd = RefOps.toDouble(r);
+        record("attention forward" + v, RefOps.relError(b.readFloats(out),
+                RefOps.attention(qd, kd, vd, seg, batch, t, heads, kvHeads, d, scale)), 1e-5);
+        Tensor dq = zeros(rows, heads * d), dk = zeros(rows, kvHeads * d), dv = zeros(rows, kvHeads * d);
+        b.attention_backward(qt, kt, vt, st, out, lse, f32(r, rows, heads * d), batch, heads, kvHeads, scale, dq, dk, dv);
+        record("attention dq" + v, RefOps.relError(b.readFloats(dq), RefOps.numericGrad(
+                x -> RefOps.dot(rd, RefOps.attention(x, kd, vd, seg, batch, t, heads, kvHeads, d, scale)), qd, H)), TOL);
+        record("attention dk" + v, RefOps.relError(b.readFloats(dk), RefOps.numericGrad(
+                x -> RefOps.dot(rd, RefOps.attention(qd, x, vd, seg, batch, t, heads, kvHeads, d, scale)), kd, H)), TOL);
+        record("attention dv" + v, RefOps.relError(b.readFloats(dv), RefOps.numericGrad(
+                x -> RefOps.dot(rd, RefOps.attention(qd, kd, x, seg, batch, t, heads, kvHeads, d, scale)), vd, H)), TOL);
     }
 
     @Test

@@ -23,6 +23,9 @@ public final class TrainNative {
         // the static initialiser does the work
     }
 
+    /** Caps the kernel variant (0 portable, 1 AVX2, 2 AVX-512); returns the variant now in use. */
+    public static native int fabric_train_set_variant(int cap);
+
     public static native int fabric_train_matmul_backward_x(int wtype, @Cast("const void*") long w, long n, long k,
             @Cast("const float*") long dy, long m, @Cast("float*") long dx, int accumulate, int threads);
 
