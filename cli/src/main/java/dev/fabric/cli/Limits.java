@@ -98,7 +98,9 @@ final class Limits {
         return 0;
     }
 
+    /** A byte count in GiB, or MiB below one GiB. */
     static String gib(long bytes) {
+        if (bytes < 1L << 30) return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
         return String.format(Locale.ROOT, "%.2f GiB", bytes / 1073741824.0);
     }
 
