@@ -104,7 +104,7 @@ final class QuantizeCommand implements Callable<Integer> {
             }
         }
         if (i < args.size()) throw usage("unexpected argument '" + args.get(i) + "'");
-        Limits.threads(n, "THREADS");
+        Limits.threads(n, threads != null ? "--threads" : "THREADS");
         if (imatrix == null && (!include.isEmpty() || !exclude.isEmpty()))
             throw usage("--include-weights/--exclude-weights need --imatrix");
         if (!include.isEmpty() && !exclude.isEmpty())

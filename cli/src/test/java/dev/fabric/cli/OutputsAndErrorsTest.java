@@ -112,23 +112,21 @@ class OutputsAndErrorsTest {
     @Test
     void stoppedQuantizeRemovesItsTemporaryAndSaysSo() throws Exception {
         Path in = SharedRef.require("models/llama-spm-256x8-f16.gguf");
-        Process p = fabric(Map.of(), "quantize", in.toString(), dir.resolve("stopped.gguf").toString(), "IQ4_NL", "1")
-                .redirectErrorStream(true).start();
-        ByteArrayOutputStream text = new ByteArrayOutputStream();
-        Thread reader = Thread.ofVirtual().start(() -> {
-            try {
-                p.getInputStream().transferTo(text);
-            } catch (IOException ignored) {
-                // process gone
-            }
-        });
-        Path temp = awaitTemporary(p);
-        p.destroy();
-        int code = p.waitFor();
-        reader.join();
-        assumeTrue(temp != null && code != 0, "the run finished before it could be stopped");
-        String log = text.toString(StandardCharsets.UTF_8);
-        assertTrue(log.contains("stopped before finishing") && log.contains("stopped.gguf"), log);
+        // output to a file: Process.destroy() closes our ends of its pipes, and the last line would be lost
+        Path logFile = Files.createTempFile("fabric-stopped", ".log");
+        try {
+            Process p = fabric(Map.of(), "quantize", in.toString(), dir.resolve("stopped.gguf").toString(), "IQ4_NL",
+                    "1").redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
+            Path temp = awaitTemporary(p);
+            p.destroy(); // SIGTERM
+            int code = p.waitFor();
+            assumeTrue(temp != null && code != 0, "the run finished before it could be stopped");
+            String log = Files.readString(logFile);
+            assertTrue(log.contains("stopped before finishing") && log.contains("stopped.gguf"),
+                    "exit " + code + ", left " + names() + ":\n" + log);
+        } finally {
+            Files.deleteIfExists(logFile);
+        }
         assertEquals(List.of(), names());
     }
 
@@ -137,11 +135,20 @@ class OutputsAndErrorsTest {
         while (p.isAlive() && System.nanoTime() < deadline) {
             try (Stream<Path> s = Files.list(dir)) {
                 var t = s.filter(f -> f.getFileName().toString().contains(".fabric-tmp-")).findFirst();
-                if (t.isPresent()) return t.get();
+                // some bytes written: the output is open and registered, its header on disk
+                if (t.isPresent() && sizeOf(t.get()) > 0) return t.get();
             }
             Thread.sleep(5);
         }
         return null;
+    }
+
+    private static long sizeOf(Path p) {
+        try {
+            return Files.size(p);
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     /** The CLI in a child JVM (this test's class path), with FABRIC_DEBUG cleared unless {@code env} sets it. */

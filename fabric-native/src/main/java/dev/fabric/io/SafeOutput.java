@@ -79,15 +79,14 @@ public final class SafeOutput implements AutoCloseable {
 
     private final Path target;
     private final Path temp;
-    private final FileChannel channel;
+    private volatile FileChannel channel;
     private final boolean replacing;
     private OutputStream stream;
     private volatile boolean finished;
 
-    private SafeOutput(Path target, Path temp, FileChannel channel, boolean replacing) {
+    private SafeOutput(Path target, Path temp, boolean replacing) {
         this.target = target;
         this.temp = temp;
-        this.channel = channel;
         this.replacing = replacing;
     }
 
@@ -106,18 +105,24 @@ public final class SafeOutput implements AutoCloseable {
         boolean replacing = Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS);
         for (int attempt = 0; ; attempt++) {
             Path temp = dir.resolve("." + name + ".fabric-tmp-" + ProcessHandle.current().pid() + "-" + randomTag());
-            FileChannel ch;
+            // registered before the file exists, so that a signal at any moment finds and deletes it
+            SafeOutput out = new SafeOutput(target, temp, replacing);
+            register(out);
             try {
-                ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                out.channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                         StandardOpenOption.READ);
             } catch (java.nio.file.FileAlreadyExistsException e) {
+                OPEN.remove(out); // someone else's file: not ours to delete
                 if (attempt < 8) continue;
                 throw failure(target, e, false);
             } catch (IOException e) {
+                out.close();
                 throw failure(target, e, false);
             }
-            SafeOutput out = new SafeOutput(target, temp, ch, replacing);
-            register(out);
+            if (out.finished) { // stopped while opening: the hook has run
+                out.discard();
+                throw new FabricException("stopped before writing " + target, FabricException.EXIT_IO, null);
+            }
             if (replacing) out.copyPermissions();
             return out;
         }
@@ -296,7 +301,8 @@ public final class SafeOutput implements AutoCloseable {
 
     private void discard() {
         try {
-            channel.close();
+            FileChannel ch = channel;
+            if (ch != null) ch.close();
         } catch (IOException ignored) {
             // deleting is what matters
         }

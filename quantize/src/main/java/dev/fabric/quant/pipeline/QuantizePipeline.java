@@ -91,20 +91,12 @@ public final class QuantizePipeline {
      * path is ignored), deletes the file, and returns the timing and sizes.
      */
     public static QuantizeResult bench(QuantizeRequest req, Path scratchDir) {
-        Path out;
-        try {
-            out = Files.createTempFile(scratchDir, "fabric-bench-", ".gguf");
-        } catch (IOException e) {
-            throw new FabricException("cannot write in " + scratchDir + ": " + e.getMessage(), FabricException.EXIT_IO, e);
-        }
+        // a scratch name in SafeOutput's temporary pattern: removed on Ctrl-C, and by the next run if killed
+        Path out = SafeOutput.scratchPath(scratchDir.resolve("fabric-bench.gguf"));
         try {
             return run(req.withOutput(out), QuantizeListener.NONE);
         } finally {
-            try {
-                Files.deleteIfExists(out);
-            } catch (IOException ignored) {
-                // a leftover scratch file is harmless
-            }
+            SafeOutput.deleteScratch(out);
         }
     }
 
