@@ -260,6 +260,25 @@ class OutputsAndErrorsTest {
         refused(Run.of("imatrix", "-m", m, "-f", "t.txt", "-ub", "0"), 2, "--ubatch");
     }
 
+    /**
+     * The system refusing threads (here: 4 GB thread stacks under a 24 GB address-space limit, so only a few fit)
+     * must not abort the process: the kernels run on the threads they got. Before, this was "terminate called"
+     * and exit code 134.
+     */
+    @Test
+    void threadsTheSystemRefusesAreNotAnAbort() throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process p = new ProcessBuilder("bash", "-c", "ulimit -s 4000000 && ulimit -v 24000000 && exec \"$0\" "
+                + "--enable-native-access=ALL-UNNAMED -Xmx1g -XX:ReservedCodeCacheSize=64m -XX:MaxMetaspaceSize=128m "
+                + "-cp \"$1\" dev.fabric.cli.Main bench quantize --types Q8_0 --rows 64 --threads 8", java,
+                System.getProperty("java.class.path")).redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int code = p.waitFor();
+        assumeTrue(text.contains("weights per run"), "the JVM does not start under these limits here:\n" + text);
+        assertEquals(0, code, text);
+        assertTrue(text.contains("Q8_0"), text);
+    }
+
     // ---- progress ----
 
     /** stderr here is not a terminal: no bar (no carriage returns), plain progress lines instead. */
