@@ -74,6 +74,8 @@ public final class SafeOutput implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Set<SafeOutput> OPEN = ConcurrentHashMap.newKeySet();
     private static final Set<Path> SCRATCH = ConcurrentHashMap.newKeySet();
+    /** Folders already swept by this process (a folder of many shards is listed once, not once per shard). */
+    private static final Set<Path> SWEPT = ConcurrentHashMap.newKeySet();
     private static volatile Consumer<String> notices = s -> System.err.println(s);
     private static boolean hookInstalled;
 
@@ -99,7 +101,7 @@ public final class SafeOutput implements AutoCloseable {
     public static SafeOutput create(Path target, Collection<Path> inputs) {
         check(target, inputs);
         Path dir = folder(target);
-        removeStale(dir);
+        if (SWEPT.add(dir)) removeStale(dir);
         String name = target.getFileName().toString();
         if (name.length() > MAX_NAME_CHARS) name = name.substring(0, MAX_NAME_CHARS);
         boolean replacing = Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS);
