@@ -258,6 +258,7 @@ class OutputsAndErrorsTest {
         refused(Run.of("perplexity", "-m", m, "-f", "t.txt", "-b", "0"), 2, "--batch");
         refused(Run.of("perplexity", "-m", m, "-f", "t.txt", "--chunks", "-5"), 2, "--chunks");
         refused(Run.of("imatrix", "-m", m, "-f", "t.txt", "-ub", "0"), 2, "--ubatch");
+        refused(Run.of("inspect", "--max-array", "-1", m), 2, "--max-array");
     }
 
     /**
