@@ -8,6 +8,7 @@
 #include "fabric_quant_common.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,13 +108,25 @@ public:
             return;
         }
         std::lock_guard<std::mutex> serial(call_mu_);
-        const int helpers = (int)std::min<int64_t>(threads - 1, n_tasks - 1);
+        int helpers = (int)std::min<int64_t>(threads - 1, n_tasks - 1);
         {
             std::unique_lock<std::mutex> lk(mu_);
             while ((int)workers_.size() < helpers) {
                 const int id = (int)workers_.size();
-                workers_.emplace_back([this, id] { loop(id); });
+                try {
+                    workers_.emplace_back([this, id] { loop(id); });
+                } catch (const std::exception& e) {
+                    // the system gives no more threads (limits, memory): run on those we have rather than abort;
+                    // tasks are the same whatever the thread count, so results do not change
+                    if (!warned_) {
+                        fprintf(stderr, "fabric: could not start thread %d of %d (%s); continuing with %d\n", id + 2,
+                                threads, e.what(), id + 1);
+                        warned_ = true;
+                    }
+                    break;
+                }
             }
+            helpers = std::min(helpers, (int)workers_.size());
             fn_ = fn;
             ctx_ = ctx;
             n_tasks_ = n_tasks;
@@ -172,6 +185,7 @@ private:
     std::vector<std::thread> workers_;
     std::atomic<uint64_t> generation_{0};
     bool stop_ = false;
+    bool warned_ = false;
     TaskFn fn_ = nullptr;
     void* ctx_ = nullptr;
     int64_t n_tasks_ = 0;

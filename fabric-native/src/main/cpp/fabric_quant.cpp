@@ -586,12 +586,20 @@ static void parallel_rows(int64_t nrows, int nthreads, F body) {
     }
     std::vector<std::thread> pool;
     const int64_t per = (nrows + nthreads - 1) / nthreads;
+    int64_t unstarted = nrows;  // rows from here on had no thread: the caller does them
     for (int t = 1; t < nthreads; ++t) {
         int64_t b = per * t, e = std::min(nrows, b + per);
         if (b >= e) break;
-        pool.emplace_back([=] { body(b, e); });
+        try {
+            pool.emplace_back([=] { body(b, e); });
+        } catch (const std::exception&) {
+            // out of threads (limits, memory): never abort, do the rest here; rows are independent
+            unstarted = b;
+            break;
+        }
     }
     body(0, std::min(nrows, per));
+    if (unstarted < nrows) body(unstarted, nrows);
     for (auto& th : pool) th.join();
 }
 

@@ -6,6 +6,7 @@ import dev.fabric.backend.cpu.CpuBackend;
 import dev.fabric.backend.cpu.CpuFeatures;
 import dev.fabric.bench.EngineBench;
 import dev.fabric.bench.SyntheticGguf;
+import dev.fabric.io.SafeOutput;
 import dev.fabric.model.Model;
 import dev.fabric.model.ModelConfig;
 import dev.fabric.model.Transformer;
@@ -74,8 +75,10 @@ final class BenchModelCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if ((model == null) == (synth == null))
             throw new FabricException("give either -m MODEL or --synth SHAPE", FabricException.EXIT_USAGE, null);
-        if (pp < 1 || tg < 0 || threads < 0)
-            throw new FabricException("-p must be >= 1, -n >= 0, --threads >= 0", FabricException.EXIT_USAGE, null);
+        Limits.atLeast(pp, 1, "-p");
+        Limits.atLeast(tg, 0, "-n");
+        Limits.atLeast(layers, 0, "--layers");
+        Limits.threads(threads, "--threads");
         PrintWriter out = spec.commandLine().getOut();
         if (writeSynth != null) return write(out);
         out.printf("CPU features: %s | kernel variant: %s | threads: %s%n", CpuFeatures.detect().describe(),
@@ -135,12 +138,13 @@ final class BenchModelCommand implements Callable<Integer> {
             c = SyntheticGguf.write(c, vocab, writeSynth, seed);
         } else {
             Preset preset = Preset.parse(t);
-            Path f16 = writeSynth.resolveSibling(writeSynth.getFileName() + ".f16.tmp");
+            SafeOutput.check(writeSynth, List.of(vocab));
+            Path f16 = SafeOutput.scratchPath(writeSynth);
             try {
                 c = SyntheticGguf.write(c, vocab, f16, seed);
                 QuantizePipeline.run(QuantizeRequest.of(f16, writeSynth, preset).withThreads(threads), QuantizeListener.NONE);
             } finally {
-                Files.deleteIfExists(f16);
+                SafeOutput.deleteScratch(f16);
             }
         }
         out.printf(Locale.ROOT, "wrote %s: %s, %s, %.2f GiB%n", writeSynth, shapeOf(c), t, Files.size(writeSynth) / 1073741824.0);

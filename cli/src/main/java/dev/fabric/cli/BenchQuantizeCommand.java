@@ -35,10 +35,10 @@ public final class BenchQuantizeCommand implements Runnable {
 
     @Override
     public void run() {
-        if (rows < 1 || cols < 256 || cols % 256 != 0 || threads < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--rows must be >= 1, --cols a positive multiple of 256, --threads >= 1");
-        }
+        Limits.atLeast(rows, 1, "--rows");
+        if (cols < 256 || cols % 256 != 0) throw Limits.usage("--cols must be a positive multiple of 256, got " + cols);
+        Limits.threads(threads, "--threads");
+        if (threads == 0) throw Limits.usage("--threads must be at least 1, got 0");
         PrintWriter out = spec.commandLine().getOut();
         out.printf("CPU: %s | features: %s | dequantize build: %s%n", KernelBench.cpuName(),
                 CpuFeatures.detect().describe(), Quantizer.dequantizeVariant());

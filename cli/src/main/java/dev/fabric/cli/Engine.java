@@ -29,14 +29,18 @@ final class Engine implements AutoCloseable {
      * asks for every row's logits (both only for the memory estimate printed on {@code log}).
      */
     Engine(ModelOptions o, int nCtx, int batch, boolean allLogits, PrintStream log) throws IOException {
-        if (nCtx < 0) throw new FabricException("--ctx must be positive, got " + nCtx, FabricException.EXIT_USAGE, null);
-        if (o.threads < 0) throw new FabricException("--threads must be >= 0", FabricException.EXIT_USAGE, null);
+        if (nCtx < 0) throw Limits.usage("--ctx must be positive (0 = the model's), got " + nCtx);
+        Limits.threads(o.threads, "--threads");
         backend = new CpuBackend(o.threads);
         model = Model.open(o.model, backend);
         try {
             // 0: the model's training context, at most 4096 (llama.cpp's default)
             this.nCtx = nCtx > 0 ? nCtx : Math.min(4096, model.config().contextLength());
             batch = Math.min(batch, this.nCtx);
+            ModelConfig c = model.config();
+            long logits = (long) (allLogits ? batch : 1) * c.vocabSize();
+            Limits.context(this.nCtx, c, o.ctxBeyondTraining, kvBytes(c, this.nCtx), scratchBytes(c, batch, allLogits),
+                    4 * logits, logits);
             tokenizer = Tokenizer.fromGguf(model.file().metadata());
             for (Path p : o.loras) {
                 LoraAdapter a = LoraAdapter.load(p, backend);
@@ -56,14 +60,23 @@ final class Engine implements AutoCloseable {
 
     /** Hyperparameters and the memory the run allocates beyond the mapped weights: F16 KV cache and scratch. */
     static String describe(ModelConfig c, int nCtx, int batch, boolean allLogits, int threads) {
-        long kv = 2L * c.nLayer() * nCtx * c.kvDim() * 2;
-        long perToken = 4L * (2L * c.nEmbd() + c.qDim() + 2L * c.kvDim() + c.qDim() + 2L * c.nFf());
-        long scratch = (long) batch * perToken + 4L * (allLogits ? batch : 1) * (c.vocabSize() + c.nEmbd());
+        long kv = kvBytes(c, nCtx), scratch = scratchBytes(c, batch, allLogits);
         return String.format("model: %s, %d layers, n_embd %d, %d heads (%d KV) of %d, n_ff %d, vocab %d; "
                         + "backend %s%nmemory: KV cache %s (F16, %d positions) + scratch %s (batch %d)",
                 c.arch().ggufName(), c.nLayer(), c.nEmbd(), c.nHead(), c.nHeadKv(), c.headDim(), c.nFf(),
                 c.vocabSize(), "cpu(" + CpuBackend.kernelVariant() + ", threads " + (threads == 0 ? "all" : threads) + ")",
                 mib(kv), nCtx, mib(scratch), batch);
+    }
+
+    /** The F16 K and V caches of every layer. */
+    static long kvBytes(ModelConfig c, int nCtx) {
+        return 2L * c.nLayer() * nCtx * c.kvDim() * 2;
+    }
+
+    /** Activations of one forward call of {@code batch} tokens, and its logits. */
+    static long scratchBytes(ModelConfig c, int batch, boolean allLogits) {
+        long perToken = 4L * (2L * c.nEmbd() + c.qDim() + 2L * c.kvDim() + c.qDim() + 2L * c.nFf());
+        return (long) batch * perToken + 4L * (allLogits ? batch : 1) * (c.vocabSize() + c.nEmbd());
     }
 
     static String mib(long bytes) {

@@ -84,7 +84,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (nPredict < 0) throw new FabricException("-n must be >= 0", FabricException.EXIT_USAGE, null);
+        checkNumbers();
         long s = seed != null ? seed : new java.util.Random().nextLong();
         Sampler sampler = new Sampler(new SamplerConfig(temp, topK, topP, minP, s),
                 new Penalties(repeatPenalty, repeatLastN, frequencyPenalty, presencePenalty));
@@ -122,6 +122,19 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The sampling options' ranges (llama.cpp's meanings: top-k 0, top-p 1, min-p 0, penalty 1 are "off"). */
+    private void checkNumbers() {
+        Limits.atLeast(nPredict, 0, "-n");
+        Limits.atLeast(temp, 0.0, "--temp");
+        Limits.atLeast(topK, 0, "--top-k");
+        Limits.above(topP, 0, 1, "--top-p");
+        if (!(minP >= 0 && minP < 1)) throw Limits.usage("--min-p must be at least 0 and below 1, got " + minP);
+        Limits.above(repeatPenalty, 0, 1e6, "--repeat-penalty");
+        Limits.atLeast(repeatLastN, -1, "--repeat-last-n");
+        Limits.between(frequencyPenalty, -1e6, 1e6, "--frequency-penalty");
+        Limits.between(presencePenalty, -1e6, 1e6, "--presence-penalty");
     }
 
     private int[] chatIds(Engine e, ChatTemplate t, List<ChatMessage> messages) {

@@ -5,6 +5,7 @@ import dev.fabric.imatrix.ImatrixCollector;
 import dev.fabric.imatrix.ImatrixReader;
 import dev.fabric.imatrix.ImatrixStats;
 import dev.fabric.imatrix.ImatrixWriter;
+import dev.fabric.io.SafeOutput;
 import dev.fabric.model.Transformer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -75,6 +76,11 @@ final class ImatrixCommand implements Callable<Integer> {
         if (calib == null && inFiles.isEmpty())
             throw new FabricException("give the calibration text with -f FILE (or imatrix files to combine with --in-file)",
                     FabricException.EXIT_USAGE, null);
+        Limits.atLeast(ctx, 4, "--ctx");
+        Limits.atLeast(batch, 1, "--batch");
+        Limits.atLeast(ubatch, 1, "--ubatch");
+        Limits.chunks(chunks);
+        SafeOutput.check(output, inputs()); // before the work, not after it
         ImatrixStats start = null;
         if (!inFiles.isEmpty()) {
             List<ImatrixStats> parts = new ArrayList<>();
@@ -97,8 +103,6 @@ final class ImatrixCommand implements Callable<Integer> {
             int[] tokens = e.tokenizeDocument(text);
             System.err.printf("%s: %d tokens; %d chunks of %d%n", calib, tokens.length,
                     chunks > 0 ? Math.min(chunks, tokens.length / ctx) : tokens.length / ctx, ctx);
-            if (batch < 1 || ubatch < 1)
-                throw new FabricException("--batch and --ubatch must be positive", FabricException.EXIT_USAGE, null);
             // the sums add rows in llama-imatrix's order: one session per sequence of its batches
             List<Transformer> sessions = new ArrayList<>(List.of(e.session));
             int nSeq = Math.min(ImatrixCollector.seqsPerBatch(ctx, batch), Math.max(1, tokens.length / ctx));
@@ -119,7 +123,16 @@ final class ImatrixCommand implements Callable<Integer> {
     }
 
     private void write(ImatrixStats s, String fmt) throws IOException {
-        if (fmt.equals("dat")) ImatrixWriter.writeDat(s, output);
-        else ImatrixWriter.writeGguf(s, output);
+        if (fmt.equals("dat")) ImatrixWriter.writeDat(s, output, inputs());
+        else ImatrixWriter.writeGguf(s, output, inputs());
+    }
+
+    /** Every file this run reads: the output may be none of them. */
+    private List<Path> inputs() {
+        List<Path> in = new ArrayList<>(inFiles);
+        if (calib != null) in.add(Path.of(calib));
+        if (modelOptions.model != null) in.add(modelOptions.model);
+        in.addAll(modelOptions.loras);
+        return in;
     }
 }

@@ -46,6 +46,7 @@ public final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Limits.atLeast(maxArray, 0, "--max-array");
         try (GgufFile f = GgufFile.open(model)) {
             Map<String, Object> doc = describe(f, maxArray);
             PrintStream out = System.out;

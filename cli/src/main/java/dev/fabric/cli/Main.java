@@ -26,14 +26,34 @@ public final class Main implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "Missing command.");
     }
 
-    /** Builds the command line with Fabric's error handling: messages on stderr, exit codes per {@link ExitCodes}. */
+    /**
+     * Builds the command line with Fabric's error policy ({@link ErrorHandler}): messages on stderr, the README's
+     * exit codes, Errors (out of memory, stack overflow) included, which picocli would otherwise let escape.
+     */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
-        cl.setExecutionExceptionHandler(new ErrorHandler());
+        ErrorHandler handler = new ErrorHandler();
+        cl.setExecutionExceptionHandler(handler);
+        cl.setParameterExceptionHandler(handler);
+        cl.setExecutionStrategy(parsed -> {
+            try {
+                return new CommandLine.RunLast().execute(parsed);
+            } catch (Error e) {
+                CommandLine.ParseResult last = parsed;
+                while (last.subcommand() != null) last = last.subcommand();
+                throw new CommandLine.ExecutionException(last.commandSpec().commandLine(), String.valueOf(e), e);
+            }
+        });
         return cl;
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int code;
+        try {
+            code = commandLine().execute(args);
+        } catch (Throwable t) { // the handlers cover the commands; this covers picocli itself
+            code = ErrorHandler.report(t, "fabric", System.err);
+        }
+        System.exit(code);
     }
 }

@@ -20,6 +20,10 @@ final class ModelOptions {
     float loraScale;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", defaultValue = "0",
-            description = "Threads per op (default: all cores).")
+            description = "Threads per op, at most 4 per core (default: all cores).")
     int threads;
+
+    @Option(names = "--ctx-beyond-training",
+            description = "Allow a context longer than the model was trained on (its n_ctx_train); output degrades.")
+    boolean ctxBeyondTraining;
 }

@@ -4,12 +4,15 @@ import dev.fabric.FabricException;
 import dev.fabric.eval.ChunkedEval;
 import dev.fabric.eval.KlDivergence;
 import dev.fabric.eval.LogitsFile;
+import dev.fabric.io.SafeOutput;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -51,6 +54,9 @@ final class PerplexityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Limits.atLeast(ctx, 4, "--ctx");
+        if (batch != null) Limits.atLeast(batch, 1, "--batch");
+        Limits.chunks(chunks);
         if (kl && klBase == null)
             throw new FabricException("--kl-divergence needs --kl-divergence-base FILE", FabricException.EXIT_USAGE, null);
         if (!kl && file == null)
@@ -59,6 +65,9 @@ final class PerplexityCommand implements Callable<Integer> {
     }
 
     private int perplexity() throws IOException {
+        List<Path> inputs = new ArrayList<>(List.of(modelOptions.model, file));
+        inputs.addAll(modelOptions.loras);
+        if (klBase != null) SafeOutput.check(klBase, inputs); // before the run, not after it
         String text = Files.readString(file, StandardCharsets.UTF_8);
         int b = batch == null ? ctx : batch;
         try (Engine e = new Engine(modelOptions, ctx, Math.min(b, ctx), true, System.err)) {
@@ -67,7 +76,7 @@ final class PerplexityCommand implements Callable<Integer> {
             System.err.printf("perplexity: %d tokens; calculating perplexity over %d chunks, n_ctx=%d, batch_size=%d%n",
                     tokens.length, n, ctx, b);
             LogitsFile.Writer w = klBase == null || tokens.length < 2 * ctx ? null
-                    : new LogitsFile.Writer(klBase, ctx, e.session.config().vocabSize(), n, tokens);
+                    : new LogitsFile.Writer(klBase, inputs, ctx, e.session.config().vocabSize(), n, tokens);
             Nll nll = new Nll(System.out);
             long t0 = System.nanoTime();
             try {
@@ -75,13 +84,7 @@ final class PerplexityCommand implements Callable<Integer> {
                     @Override
                     public void row(int chunk, float[] logits, int offset, int vocab, int next) {
                         nll.add(ChunkedEval.logProb(logits, offset, vocab, next));
-                        if (w != null) {
-                            try {
-                                w.write(logits, offset);
-                            } catch (IOException ex) {
-                                throw new UncheckedIOException(ex);
-                            }
-                        }
+                        if (w != null) w.write(logits, offset);
                     }
 
                     @Override
@@ -90,8 +93,6 @@ final class PerplexityCommand implements Callable<Integer> {
                     }
                 });
                 if (w != null) w.commit();
-            } catch (UncheckedIOException ex) {
-                throw ex.getCause();
             } finally {
                 if (w != null) w.close();
             }

@@ -64,7 +64,7 @@ final class QuantizeCommand implements Callable<Integer> {
             + "quality suffers)")
     boolean allowRequantize;
 
-    @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: all cores)")
+    @Option(names = "--threads", paramLabel = "N", description = "worker threads, at most 4 per core (default: all cores)")
     Integer threads;
 
     @Option(names = {"-v", "--verbose"}, description = "list every tensor the imatrix does not cover")
@@ -104,6 +104,7 @@ final class QuantizeCommand implements Callable<Integer> {
             }
         }
         if (i < args.size()) throw usage("unexpected argument '" + args.get(i) + "'");
+        Limits.threads(n, threads != null ? "--threads" : "THREADS");
         if (imatrix == null && (!include.isEmpty() || !exclude.isEmpty()))
             throw usage("--include-weights/--exclude-weights need --imatrix");
         if (!include.isEmpty() && !exclude.isEmpty())

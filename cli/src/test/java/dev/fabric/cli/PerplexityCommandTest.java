@@ -126,7 +126,7 @@ class PerplexityCommandTest {
 
     @Test
     void textShorterThanTwoContexts_isAClearError() {
-        Run r = Run.of("perplexity", "-m", stories(), "-f", story(), "-c", "512");
+        Run r = Run.of("perplexity", "-m", stories(), "-f", story(), "-c", "512", "--ctx-beyond-training");
         assertEquals(3, r.rc());
         assertTrue(r.err().contains("needs at least 1024"), r.err());
     }

@@ -131,7 +131,7 @@ class QuantizeCommandTest {
         boolean writing = false;
         while (!writing && p.isAlive() && System.nanoTime() < deadline) {
             try (Stream<Path> s = Files.list(dir)) {
-                writing = s.anyMatch(f -> f.getFileName().toString().endsWith(".tmp"));
+                writing = s.anyMatch(f -> f.getFileName().toString().contains(".fabric-tmp-"));
             }
             if (!writing) Thread.sleep(5);
         }

@@ -89,7 +89,7 @@ public final class SyntheticGguf {
         if (!c.tiedOutput()) specs.add(new TensorSpec("output.weight", new long[] {c.nEmbd(), nVocab}, GgmlType.F16));
 
         SplittableRandom r = new SplittableRandom(seed);
-        try (GgufWriter w = GgufWriter.create(out, head.build(), specs, 32)) {
+        try (GgufWriter w = GgufWriter.create(out, List.of(vocab), head.build(), specs, 32)) {
             for (int i = 0; i < specs.size(); i++) {
                 TensorSpec s = specs.get(i);
                 long n = 1;

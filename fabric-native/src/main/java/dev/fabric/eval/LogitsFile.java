@@ -1,6 +1,7 @@
 package dev.fabric.eval;
 
 import dev.fabric.FabricException;
+import dev.fabric.io.SafeOutput;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -12,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.Collection;
 import java.nio.file.Path;
 
 /**
@@ -46,30 +48,39 @@ public final class LogitsFile {
     }
 
     /**
-     * Streams rows into a temporary file beside {@code path}; {@link #commit} renames it into place once every
-     * row is written, and {@link #close} without a commit deletes it, so a failed run leaves no partial file.
+     * Streams rows into a {@link SafeOutput} (a temporary file beside the target); {@link #commit} renames it into
+     * place once every row is written, and {@link #close} without a commit deletes it, so a failed run leaves no
+     * partial file. I/O errors come out as the exit-code-4 {@link FabricException} naming the target.
      */
     public static final class Writer implements AutoCloseable {
+        private final SafeOutput file;
         private final OutputStream out;
-        private final Path path, tmp;
         private final int vocab;
         private final ByteBuffer row;
         private boolean closed;
 
-        public Writer(Path path, int nCtx, int vocab, int chunks, int[] tokens) throws IOException {
+        /** Writes {@code path}, refusing it if it is one of {@code inputs} (the model, the text, the adapters). */
+        public Writer(Path path, Collection<Path> inputs, int nCtx, int vocab, int chunks, int[] tokens) {
             this.vocab = vocab;
-            this.path = path;
-            Path dir = path.toAbsolutePath().getParent();
-            tmp = Files.createTempFile(dir, path.getFileName() + ".", ".tmp");
-            out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20);
+            file = SafeOutput.create(path, inputs);
+            out = new BufferedOutputStream(file.stream(), 1 << 20);
             ByteBuffer h = ByteBuffer.allocate(20 + 4 * chunks * nCtx).order(ByteOrder.LITTLE_ENDIAN);
             h.put(MAGIC).putInt(nCtx).putInt(vocab).putInt(chunks);
             for (int i = 0; i < chunks * nCtx; i++) h.putInt(tokens[i]);
-            out.write(h.array());
+            put(h.array());
             row = ByteBuffer.allocate(2 * slots(vocab)).order(ByteOrder.LITTLE_ENDIAN);
         }
 
-        public void write(float[] logits, int offset) throws IOException {
+        private void put(byte[] b) {
+            try {
+                out.write(b);
+            } catch (IOException e) {
+                closed = true;
+                throw file.failure(e);
+            }
+        }
+
+        public void write(float[] logits, int offset) {
             float max = logits[offset], min = logits[offset];
             for (int j = 1; j < vocab; j++) {
                 max = Math.max(max, logits[offset + j]);
@@ -89,26 +100,26 @@ public final class LogitsFile {
                 row.putShort((short) (scale != 0 && l > min ? (int) Math.rint(inv * (l - min)) : 0));
             }
             while (row.hasRemaining()) row.putShort((short) 0);
-            out.write(row.array());
+            put(row.array());
         }
 
         /** Finishes the file and moves it to its name. */
-        public void commit() throws IOException {
+        public void commit() {
+            try {
+                out.flush();
+            } catch (IOException e) {
+                closed = true;
+                throw file.failure(e);
+            }
             closed = true;
-            out.close();
-            Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            file.commit();
         }
 
         @Override
-        public void close() throws IOException {
+        public void close() {
             if (closed) return;
             closed = true;
-            try {
-                out.close();
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            file.close();
         }
     }
 

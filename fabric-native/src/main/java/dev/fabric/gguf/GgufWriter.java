@@ -2,16 +2,14 @@ package dev.fabric.gguf;
 
 import dev.fabric.FabricException;
 import dev.fabric.backend.cpu.MmapNative;
+import dev.fabric.io.SafeOutput;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -20,9 +18,9 @@ import java.util.Set;
 /**
  * Writes a GGUF v3 file in one streaming pass: {@link #create} writes the header, the metadata and the tensor infos
  * (offsets are the running sum of the tensor sizes padded to the alignment, as llama.cpp requires), then the caller
- * hands over each tensor's bytes in order with {@code writeTensor}, and {@link #finish} pads, syncs and atomically
- * renames the temporary file (in the target's folder) to the target. {@link #close} without {@code finish} deletes
- * the temporary file, so a failed run never leaves a partial output behind.
+ * hands over each tensor's bytes in order with {@code writeTensor}, and {@link #finish} commits the {@link SafeOutput}
+ * (sync, atomic rename onto the target). {@link #close} without {@code finish} deletes the temporary file, so a failed
+ * run never leaves a partial output behind.
  *
  * <p>Layout (ggml docs/gguf.md): zero bytes pad the tensor infos to the alignment, and every tensor's data, the last
  * one included. A file with no tensors ends right after its metadata (as gguf-py writes vocabulary files). Each
@@ -31,8 +29,7 @@ import java.util.Set;
 public final class GgufWriter implements AutoCloseable {
     private static final int CHUNK = 1 << 30;
 
-    private final Path out;
-    private final Path tmp;
+    private final SafeOutput out;
     private final FileChannel ch;
     private final List<TensorSpec> tensors;
     private final long[] offsets;
@@ -41,11 +38,9 @@ public final class GgufWriter implements AutoCloseable {
     private int next;
     private boolean done;
 
-    private GgufWriter(Path out, Path tmp, FileChannel ch, List<TensorSpec> tensors, long[] offsets, long alignment,
-            long dataOffset) {
+    private GgufWriter(SafeOutput out, List<TensorSpec> tensors, long[] offsets, long alignment, long dataOffset) {
         this.out = out;
-        this.tmp = tmp;
-        this.ch = ch;
+        this.ch = out.channel();
         this.tensors = tensors;
         this.offsets = offsets;
         this.alignment = alignment;
@@ -59,6 +54,15 @@ public final class GgufWriter implements AutoCloseable {
      */
     public static GgufWriter create(Path out, GgufMetadata meta, List<TensorSpec> tensors, int alignment)
             throws IOException {
+        return create(out, List.of(), meta, tensors, alignment);
+    }
+
+    /**
+     * As {@link #create(Path, GgufMetadata, List, int)}, refusing an {@code out} that is one of {@code inputs} (see
+     * {@link SafeOutput} for the rules on the output path).
+     */
+    public static GgufWriter create(Path out, Collection<Path> inputs, GgufMetadata meta, List<TensorSpec> tensors,
+            int alignment) throws IOException {
         if (alignment <= 0 || Integer.bitCount(alignment) != 1)
             throw new IllegalArgumentException("alignment " + alignment + " is not a power of two");
         GgufValue al = meta.get(GgufFile.KEY_ALIGNMENT);
@@ -83,18 +87,9 @@ public final class GgufWriter implements AutoCloseable {
             off = GgufFile.pad(Math.addExact(off, t.byteSize()), alignment);
         }
 
-        Path dir = out.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + out.getFileName() + ".", ".tmp");
+        SafeOutput so = SafeOutput.create(out, inputs);
         try {
-            // createTempFile makes the file private (0600); a model file is ordinarily world-readable
-            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-        } catch (UnsupportedOperationException | IOException ignored) {
-            // not a POSIX file system: keep the default permissions
-        }
-        FileChannel ch = null;
-        try {
-            ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-            Sink s = new Sink(ch);
+            Sink s = new Sink(so.channel());
             s.u32(GgufParser.MAGIC);
             s.u32(3);
             s.u64(tensors.size());
@@ -119,10 +114,11 @@ public final class GgufWriter implements AutoCloseable {
                 s.zeros(dataOffset - s.written());
             }
             s.flush();
-            return new GgufWriter(out, tmp, ch, tensors, offsets, alignment, dataOffset);
-        } catch (IOException | RuntimeException e) {
-            if (ch != null) ch.close();
-            Files.deleteIfExists(tmp);
+            return new GgufWriter(so, tensors, offsets, alignment, dataOffset);
+        } catch (IOException e) {
+            throw so.failure(e);
+        } catch (RuntimeException e) {
+            so.close();
             throw e;
         }
     }
@@ -200,38 +196,20 @@ public final class GgufWriter implements AutoCloseable {
         if (ch.position() != expected)
             throw new IllegalStateException("wrote " + ch.position() + " bytes, expected " + expected);
         done = true;
-        try {
-            ch.force(true);
-            ch.close();
-            try {
-                Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING);
-            }
-            syncDirectory(out.toAbsolutePath().getParent());
-        } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw new FabricException("cannot write " + out + ": " + e.getMessage(), FabricException.EXIT_IO, e);
-        }
+        out.commit();
     }
 
-    private static void syncDirectory(Path dir) {
-        // makes the rename durable on Linux; some file systems and platforms refuse to open a directory
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException | UnsupportedOperationException ignored) {
-            // durability of the rename is best effort
-        }
+    /** The exit-code-4 error naming the target for an I/O failure while writing; deletes the temporary. */
+    public FabricException failure(IOException e) {
+        done = true;
+        return out.failure(e);
     }
 
     /** Abandons an unfinished file (deleting the temporary); after {@link #finish} does nothing. */
     @Override
     public void close() throws IOException {
-        if (ch.isOpen()) ch.close();
-        if (!done) {
-            done = true;
-            Files.deleteIfExists(tmp);
-        }
+        done = true;
+        out.close();
     }
 
     /** Buffered little-endian encoder of the header, metadata and tensor infos. */

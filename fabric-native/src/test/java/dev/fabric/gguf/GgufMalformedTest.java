@@ -230,7 +230,7 @@ class GgufMalformedTest {
                 32));
         assertTrue(e.getMessage().contains("duplicate tensor name 't'"), e.getMessage());
         assertFalse(Files.exists(out));
-        assertEquals(0, dir.toFile().list((d, n) -> n.endsWith(".tmp")).length);
+        assertEquals(0, dir.toFile().list((d, n) -> n.contains(".fabric-tmp-")).length);
     }
 
     @Test

@@ -66,7 +66,7 @@ class GgufWriterTest {
             w.finish();
         }
         assertArrayEquals(GgufBytes.sample().bytes(), Files.readAllBytes(out));
-        assertEquals(0, dir.toFile().list((d, n) -> n.endsWith(".tmp")).length);
+        assertEquals(0, dir.toFile().list((d, n) -> n.contains(".fabric-tmp-")).length);
     }
 
     @Test
@@ -80,7 +80,7 @@ class GgufWriterTest {
             assertTrue(e.getMessage().contains("only 1 of 3"), e.getMessage());
         }
         assertFalse(Files.exists(out));
-        assertEquals(0, dir.toFile().list((d, n) -> n.endsWith(".tmp")).length, "temporary file deleted");
+        assertEquals(0, dir.toFile().list((d, n) -> n.contains(".fabric-tmp-")).length, "temporary file deleted");
         assertThrows(IllegalArgumentException.class,
                 () -> GgufWriter.create(out, sampleMetadata(), SAMPLE_TENSORS, 64), "key says 32");
         assertThrows(IllegalArgumentException.class,

@@ -4,14 +4,15 @@ import dev.fabric.gguf.GgmlType;
 import dev.fabric.gguf.GgufMetadata;
 import dev.fabric.gguf.GgufWriter;
 import dev.fabric.gguf.TensorSpec;
+import dev.fabric.io.SafeOutput;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 
@@ -25,6 +26,11 @@ public final class ImatrixWriter {
      * (n_mat = 1), hence 1-D shapes as ggml_n_dims gives them.
      */
     public static void writeGguf(ImatrixStats s, Path out) throws IOException {
+        writeGguf(s, out, List.of());
+    }
+
+    /** As {@link #writeGguf(ImatrixStats, Path)}, refusing an {@code out} that is one of {@code inputs}. */
+    public static void writeGguf(ImatrixStats s, Path out, Collection<Path> inputs) throws IOException {
         GgufMetadata md = GgufMetadata.builder().putString("general.type", "imatrix")
                 .putStringArray(ImatrixReader.KEY_DATASETS, s.datasets())
                 .putU32(ImatrixReader.KEY_CHUNK_COUNT, s.chunkCount())
@@ -37,8 +43,12 @@ public final class ImatrixWriter {
             specs.add(new TensorSpec(e.getKey() + ".counts", new long[] {1}, GgmlType.F32));
             data.add(new float[] {(float) (long) s.counts().get(e.getKey())});
         }
-        try (GgufWriter w = GgufWriter.create(out, md, specs, 32)) {
-            for (int i = 0; i < specs.size(); i++) w.writeTensor(i, floats(data.get(i)));
+        try (GgufWriter w = GgufWriter.create(out, inputs, md, specs, 32)) {
+            try {
+                for (int i = 0; i < specs.size(); i++) w.writeTensor(i, floats(data.get(i)));
+            } catch (IOException e) {
+                throw w.failure(e);
+            }
             w.finish();
         }
     }
@@ -48,12 +58,17 @@ public final class ImatrixWriter {
      * chunk_size)}, the value count and {@code (sum / count) * ncall} in float; then the chunk count and the
      * first dataset's name. Entries that saw no tokens are dropped, as llama-imatrix drops them.
      */
-    public static void writeDat(ImatrixStats s, Path out) throws IOException {
+    public static void writeDat(ImatrixStats s, Path out) {
+        writeDat(s, out, List.of());
+    }
+
+    /** As {@link #writeDat(ImatrixStats, Path)}, refusing an {@code out} that is one of {@code inputs}. */
+    public static void writeDat(ImatrixStats s, Path out, Collection<Path> inputs) {
         List<String> names = new ArrayList<>();
         for (String n : s.sums().keySet()) if (s.counts().get(n) > 0) names.add(n);
-        ByteBuffer b = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-        try (OutputStream os = Files.newOutputStream(tmp)) {
+        SafeOutput.write(out, inputs, file -> {
+            OutputStream os = file.stream();
+            ByteBuffer b = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
             b = put(os, b, 4).putInt(names.size());
             for (String n : names) {
                 byte[] name = n.getBytes(StandardCharsets.UTF_8);
@@ -66,8 +81,7 @@ public final class ImatrixWriter {
             byte[] ds = (s.datasets().isEmpty() ? "" : s.datasets().get(0)).getBytes(StandardCharsets.UTF_8);
             b = put(os, b, 8 + ds.length).putInt(s.chunkCount()).putInt(ds.length).put(ds);
             os.write(b.array(), 0, b.position());
-        }
-        Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        });
     }
 
     /** Flushes b to os when fewer than n bytes are left (n must fit an empty buffer or the buffer grows). */

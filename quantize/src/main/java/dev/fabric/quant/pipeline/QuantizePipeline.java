@@ -12,6 +12,7 @@ import dev.fabric.gguf.TensorData;
 import dev.fabric.gguf.TensorSpec;
 import dev.fabric.imatrix.Imatrix;
 import dev.fabric.imatrix.ImatrixReader;
+import dev.fabric.io.SafeOutput;
 import dev.fabric.quant.preset.ModelShape;
 import dev.fabric.quant.preset.Preset;
 import dev.fabric.quant.preset.TypeChoice;
@@ -90,20 +91,12 @@ public final class QuantizePipeline {
      * path is ignored), deletes the file, and returns the timing and sizes.
      */
     public static QuantizeResult bench(QuantizeRequest req, Path scratchDir) {
-        Path out;
-        try {
-            out = Files.createTempFile(scratchDir, "fabric-bench-", ".gguf");
-        } catch (IOException e) {
-            throw new FabricException("cannot write in " + scratchDir + ": " + e.getMessage(), FabricException.EXIT_IO, e);
-        }
+        // a scratch name in SafeOutput's temporary pattern: removed on Ctrl-C, and by the next run if killed
+        Path out = SafeOutput.scratchPath(scratchDir.resolve("fabric-bench.gguf"));
         try {
             return run(req.withOutput(out), QuantizeListener.NONE);
         } finally {
-            try {
-                Files.deleteIfExists(out);
-            } catch (IOException ignored) {
-                // a leftover scratch file is harmless
-            }
+            SafeOutput.deleteScratch(out);
         }
     }
 
@@ -281,47 +274,23 @@ public final class QuantizePipeline {
         return Arrays.copyOf(w.shape(), w.effectiveDims());
     }
 
+    /** The output rules of {@link SafeOutput}, checked before any work: not an input, not a link, a folder, a device. */
     private static void checkPaths(QuantizeRequest req) {
-        Path in = req.input().toAbsolutePath().normalize();
-        Path out = req.output().toAbsolutePath().normalize();
-        try {
-            if (in.equals(out) || (Files.exists(out) && Files.isSameFile(in, out)))
-                throw new FabricException("the output " + req.output() + " is the input file; choose another name",
-                        FabricException.EXIT_USAGE, null);
-        } catch (IOException e) {
-            // isSameFile could not tell: the write itself will report what is wrong
-        }
-        Path dir = out.getParent();
-        if (dir == null || !Files.isDirectory(dir))
-            throw new FabricException("cannot write " + req.output() + ": folder " + dir + " does not exist",
-                    FabricException.EXIT_IO, null);
-        if (Files.isDirectory(out))
-            throw new FabricException("cannot write " + req.output() + ": it is a folder", FabricException.EXIT_IO, null);
+        SafeOutput.check(req.output(), inputs(req));
+    }
+
+    private static List<Path> inputs(QuantizeRequest req) {
+        return req.imatrix() == null ? List.of(req.input()) : List.of(req.input(), req.imatrix());
     }
 
     /** Writes the output; returns its size in bytes. */
     private static long write(GgufFile in, QuantizePlan plan, QuantizeListener listener, WriteHook hook) {
         Path out = plan.request().output();
-        // An interrupted run (Ctrl-C, SIGTERM) must not leave the temporary file behind either. The writer makes
-        // it before it returns, so until then the hook removes temporaries for OUT that were not there before.
-        AtomicReference<GgufWriter> writer = new AtomicReference<>();
-        Set<Path> earlier = temporariesFor(out);
-        Thread cleanup = new Thread(() -> {
-            GgufWriter w = writer.get();
-            if (w != null) closeQuietly(w);
-            else temporariesFor(out).stream().filter(t -> !earlier.contains(t)).forEach(QuantizePipeline::deleteQuietly);
-        }, "fabric-quantize-cleanup");
-        Runtime.getRuntime().addShutdownHook(cleanup);
+        // SafeOutput deletes the temporary on any failure and on Ctrl-C / SIGTERM (its shutdown hook)
         GgufWriter w;
         try {
-            w = GgufWriter.create(out, plan.outputMetadata(), plan.specs(), plan.alignment());
-            writer.set(w);
-        } catch (AccessDeniedException e) {
-            removeHook(cleanup);
-            throw new FabricException("cannot write " + out + ": permission denied (" + e.getFile() + ")",
-                    FabricException.EXIT_IO, e);
+            w = GgufWriter.create(out, inputs(plan.request()), plan.outputMetadata(), plan.specs(), plan.alignment());
         } catch (IOException e) {
-            removeHook(cleanup);
             throw ioFailure(out, e);
         }
         // Tensor i is written (and reported) on a writer thread while tensor i+1 is converted into the other
@@ -358,10 +327,9 @@ public final class QuantizePipeline {
             w.finish();
             return Files.size(out);
         } catch (IOException e) {
-            throw ioFailure(out, e);
+            throw w.failure(e);
         } finally {
             io.shutdownNow();
-            removeHook(cleanup);
         }
     }
 
@@ -389,45 +357,9 @@ public final class QuantizePipeline {
         }
     }
 
-    private static void removeHook(Thread hook) {
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException ignored) {
-            // already shutting down: the hook runs
-        }
-    }
-
-    /** The temporary files GgufWriter names for {@code out}: ".NAME.*.tmp" in the same folder. */
-    private static Set<Path> temporariesFor(Path out) {
-        Path dir = out.toAbsolutePath().getParent();
-        String prefix = "." + out.getFileName() + ".";
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().startsWith(prefix) && p.toString().endsWith(".tmp"))
-                    .collect(Collectors.toSet());
-        } catch (IOException | RuntimeException e) {
-            return Set.of();
-        }
-    }
-
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // best effort at exit
-        }
-    }
-
     private static FabricException ioFailure(Path out, IOException e) {
         String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         return new FabricException("cannot write " + out + ": " + why + " (nothing was left at " + out + ")",
                 FabricException.EXIT_IO, e);
-    }
-
-    private static void closeQuietly(GgufWriter w) {
-        try {
-            w.close();
-        } catch (IOException | RuntimeException ignored) {
-            // best effort at exit
-        }
     }
 }

@@ -158,7 +158,7 @@ class QuantizeErrorTest {
         Files.copy(llama(), copy);
         byte[] before = Files.readAllBytes(copy);
         refuses(() -> QuantizePipeline.run(QuantizeRequest.of(copy, copy, Preset.Q8_0), QuantizeListener.NONE),
-                "is the input");
+                "is the same file as the input");
         assertArrayEquals(before, Files.readAllBytes(copy));
     }
 
