@@ -8,6 +8,9 @@ optional: without it, the schedule is the LambdaLR of transformers' documented f
         dev.fabric.train.TorchCrossCheck /tmp/xcheck        # cp.txt: mvn dependency:build-classpath
     /path/to/venv/bin/python finetune/src/test/python/torch_crosscheck.py /tmp/xcheck
 
+Then `java ... dev.fabric.train.TorchCrossCheck --read-peft /tmp/xcheck` reads the adapter PEFT saved back with
+Fabric's reader and compares it with the one Fabric wrote.
+
 It replays the raw gradients Fabric saw through torch.optim.AdamW (after clip_grad_norm_) with the same schedule
 and prints the largest differences in the learning rates, the norms and the final parameters.
 """
@@ -62,11 +65,25 @@ def main(folder):
     with open(f"{folder}/peft/adapter_config.json") as f:
         print("adapter_config.json:", json.load(f))
     try:
-        from peft import LoraConfig
-        print("peft.LoraConfig.from_pretrained:", LoraConfig.from_pretrained(f"{folder}/peft"))
+        from peft import PeftModel
+        from transformers import LlamaConfig, LlamaForCausalLM
     except ImportError:
-        pass
-
+        return
+    # The same Llama shape as TorchCrossCheck's targets, randomly initialised (nothing is downloaded).
+    torch.manual_seed(0)
+    base = LlamaForCausalLM(LlamaConfig(vocab_size=32, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                        num_attention_heads=4, num_key_value_heads=2, head_dim=16))
+    model = PeftModel.from_pretrained(base, f"{folder}/peft")
+    loaded = {k: v for k, v in model.state_dict().items() if "lora_" in k}
+    same = 0
+    for k, v in t.items():
+        mk = k.replace(".weight", ".default.weight")
+        if mk in loaded and torch.equal(loaded[mk], v):
+            same += 1
+    print(f"PeftModel.from_pretrained on a transformers Llama: {len(loaded)} LoRA tensors in the model, "
+          f"{same}/{len(t)} of the file's loaded into them unchanged")
+    model.save_pretrained(f"{folder}/peft_saved")   # PEFT's own writer, for: TorchCrossCheck --read-peft FOLDER
+    print(f"saved {folder}/peft_saved with PEFT's save_pretrained")
 
 if __name__ == "__main__":
     main(sys.argv[1])

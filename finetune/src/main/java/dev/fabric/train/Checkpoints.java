@@ -31,7 +31,8 @@ import java.util.stream.Stream;
  *   <li>whatever {@code extra} adds (e.g. {@code adapter.gguf}).
  * </ul>
  * A checkpoint is written into a temporary folder beside the others and renamed into place whole, so a crash
- * leaves either the complete folder or none; then all but the newest {@code keep} are deleted. Floats are stored
+ * leaves either the complete folder or none (the next save deletes a crashed one's temporary folder); then all
+ * but the newest {@code keep} are deleted. Floats are stored
  * exactly, so {@link #restore} continues a run bit for bit.
  */
 public final class Checkpoints {
@@ -66,6 +67,7 @@ public final class Checkpoints {
     /** Writes a checkpoint of {@code t} as {@code checkpoint-<updates>} and prunes old ones; returns its folder. */
     public Path save(Trainer<?> t, Extra extra) throws IOException {
         Files.createDirectories(root);
+        deleteLeftovers();
         Path dst = root.resolve("checkpoint-" + t.updates());
         Path tmp = Files.createTempDirectory(root, ".checkpoint-" + t.updates() + ".");
         boolean ok = false;
@@ -129,6 +131,18 @@ public final class Checkpoints {
         List<Path> all = list(root);
         for (int i = 0; i < all.size() - keep; i++) AtomicFiles.deleteTree(all.get(i));
         return dst;
+    }
+
+    /** Temporary folders a crashed save left behind (one trainer writes to a root at a time). */
+    private void deleteLeftovers() throws IOException {
+        List<Path> stale;
+        try (Stream<Path> s = Files.list(root)) {
+            stale = s.filter(p -> {
+                String n = p.getFileName().toString();
+                return Files.isDirectory(p) && (n.startsWith(".checkpoint-") || n.startsWith(".old-checkpoint-"));
+            }).toList();
+        }
+        for (Path p : stale) AtomicFiles.deleteTree(p);
     }
 
     /** The checkpoint folders under {@code root}, oldest (fewest updates) first; empty where there are none. */

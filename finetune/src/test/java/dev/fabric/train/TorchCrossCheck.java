@@ -29,6 +29,10 @@ import java.util.List;
  */
 public final class TorchCrossCheck {
     public static void main(String[] args) throws Exception {
+        if (args[0].equals("--read-peft")) {
+            readPeft(Path.of(args[1]));
+            return;
+        }
         Path out = Path.of(args[0]);
         Files.createDirectories(out);
         int steps = 200, warmup = 20;
@@ -107,18 +111,46 @@ public final class TorchCrossCheck {
         root.set("final", values(json, v));
         json.writeValue(out.resolve("adamw.json").toFile(), root);
 
-        List<GgufTensorInfo> base = new ArrayList<>();
-        for (int l = 0; l < 2; l++) {
-            base.add(new GgufTensorInfo("blk." + l + ".attn_q.weight", new long[] {64, 64}, GgmlType.F32, 0));
-            base.add(new GgufTensorInfo("blk." + l + ".attn_k.weight", new long[] {64, 32}, GgmlType.F32, 0));
-            base.add(new GgufTensorInfo("blk." + l + ".ffn_down.weight", new long[] {96, 64}, GgmlType.F32, 0));
-        }
-        LoraConfig c = new LoraConfig(4, 8, 0.05, false, EnumSet.allOf(LoraRole.class), 3);
-        LoraWeights w = LoraWeights.initialise(c, LoraTarget.select(base, c.roles(), "crosscheck"));
-        for (int k = 0; k < w.targets().size(); k++)
-            for (int j = 0; j < w.b(k).capacity(); j++) w.b(k).put(j, j * 0.001f);
-        PeftAdapter.write(out.resolve("peft"), w, new AdapterBase("llama", 4, 2, "crosscheck"));
+        LoraWeights w = crossCheckAdapter();
+        PeftAdapter.write(out.resolve("peft"), w, LLAMA);
         System.out.println("wrote " + out.resolve("adamw.json") + " and " + out.resolve("peft"));
+    }
+
+    private static final AdapterBase LLAMA = new AdapterBase("llama", 4, 2, "crosscheck");
+    private static final LoraConfig LORA = new LoraConfig(4, 8, 0.05, false, EnumSet.allOf(LoraRole.class), 3);
+
+    private static List<LoraTarget> crossCheckTargets() {
+        List<GgufTensorInfo> base = new ArrayList<>();
+        // a Llama with n_embd 64, 4 heads, 2 KV heads of 16, n_ff 96 (the Python side builds the same in transformers)
+        String[][] shapes = {{"attn_q", "64", "64"}, {"attn_k", "64", "32"}, {"attn_v", "64", "32"},
+            {"attn_output", "64", "64"}, {"ffn_gate", "64", "96"}, {"ffn_up", "64", "96"}, {"ffn_down", "96", "64"}};
+        for (int l = 0; l < 2; l++)
+            for (String[] t : shapes)
+                base.add(new GgufTensorInfo("blk." + l + "." + t[0] + ".weight",
+                        new long[] {Long.parseLong(t[1]), Long.parseLong(t[2])}, GgmlType.F32, 0));
+        return LoraTarget.select(base, LORA.roles(), "crosscheck");
+    }
+
+    private static LoraWeights crossCheckAdapter() {
+        LoraWeights w = LoraWeights.initialise(LORA, crossCheckTargets());
+        for (int k = 0; k < w.targets().size(); k++)
+            for (int j = 0; j < w.b(k).capacity(); j++) w.b(k).put(j, j * 0.001f + k);
+        return w;
+    }
+
+    /** Reads the adapter PEFT's save_pretrained wrote and compares it with the one we wrote, bit for bit. */
+    private static void readPeft(Path folder) throws Exception {
+        LoraWeights ours = crossCheckAdapter();
+        LoraWeights theirs = PeftAdapter.read(folder.resolve("peft_saved"), LORA, crossCheckTargets(), LLAMA);
+        int same = 0;
+        for (int i = 0; i < ours.size(); i++) {
+            boolean eq = true;
+            for (int j = 0; j < ours.numel(i); j++)
+                eq &= Float.floatToRawIntBits(ours.value(i).get(j)) == Float.floatToRawIntBits(theirs.value(i).get(j));
+            if (eq) same++;
+        }
+        System.out.println("PeftAdapter.read of PEFT's save_pretrained output: " + same + "/" + ours.size()
+                + " tensors bit-identical to what Fabric wrote (q/k B permuted back to GGUF order)");
     }
 
     private static ArrayNode values(ObjectMapper json, FloatBuffer[] bufs) {

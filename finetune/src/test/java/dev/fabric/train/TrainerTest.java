@@ -122,6 +122,25 @@ class TrainerTest {
         assertTrue(meanLoss(m, data) < 0.2);
     }
 
+    /** A skipped step's line is still valid JSON: a non-finite loss is written as a string. */
+    @Test
+    void metricsLineOfASkippedStepIsJson() throws Exception {
+        Path f = dir.resolve("m.jsonl");
+        try (MetricsLog log = new MetricsLog(f)) {
+            log.write(new StepRecord(3, 2, Double.NaN, 1e-4, Double.POSITIVE_INFINITY, 10, 5.0, true, 1));
+        }
+        try (MetricsLog log = new MetricsLog(f)) {   // appends, as a resumed run does
+            log.write(new StepRecord(4, 3, 0.5, 1e-4, 1.0, 10, 5.0, false, 1));
+        }
+        List<String> lines = Files.readAllLines(f);
+        assertEquals(2, lines.size());
+        JsonNode j = new ObjectMapper().readTree(lines.get(0));
+        assertEquals("NaN", j.get("loss").asText());
+        assertEquals("Infinity", j.get("grad_norm").asText());
+        assertTrue(j.get("skipped").asBoolean());
+        assertEquals(0.5, new ObjectMapper().readTree(lines.get(1)).get("loss").asDouble());
+    }
+
     @Test
     void repeatedNonFiniteStepsStopTheRun() {
         List<SoftmaxRegression.Example> data = ListSource.clusters(C, D, 30, 3);
