@@ -14,9 +14,9 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
- * PLACEHOLDER, to be replaced by fabric-native's shared SafeOutput routine when it lands: files written atomically
- * (a temporary in the destination folder, written, fsync'ed, renamed over the target, the folder fsync'ed), so a
- * crash or a full disk never leaves a half-written file under the target name.
+ * Training's file helpers over fabric-native's {@link dev.fabric.io.SafeOutput} (temp file in the destination
+ * folder, fsync, atomic rename; refuses links and special files; removed on failure or Ctrl-C), plus the folder
+ * moves checkpoints need (a whole checkpoint folder is written under a temporary name and renamed into place).
  */
 public final class AtomicFiles {
     private AtomicFiles() {}
@@ -27,30 +27,11 @@ public final class AtomicFiles {
         void write(FileChannel ch) throws IOException;
     }
 
-    /** Writes {@code target} atomically with {@code body}; on any failure the temporary is deleted. */
+    /** Writes {@code target} atomically with {@code body}; on any failure nothing is left. */
     public static void write(Path target, Body body) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
-        boolean ok = false;
-        try {
-            try {   // createTempFile makes the file private (0600); outputs are ordinarily world-readable
-                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-            } catch (UnsupportedOperationException ignored) {
-                // not a POSIX file system: keep the default permissions
-            }
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                body.write(ch);
-                ch.force(true);
-            }
-            move(tmp, target);
-            syncDirectory(dir);
-            ok = true;
-        } catch (IOException e) {
-            throw new FabricException("cannot write " + target + ": " + e.getMessage(), FabricException.EXIT_IO, e);
-        } finally {
-            if (!ok) Files.deleteIfExists(tmp);
-        }
+        dev.fabric.io.SafeOutput.write(target, java.util.List.of(), out -> body.write(out.channel()));
     }
 
     public static void write(Path target, byte[] bytes) throws IOException {
