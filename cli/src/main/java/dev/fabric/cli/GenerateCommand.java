@@ -112,7 +112,7 @@ final class GenerateCommand implements Callable<Integer> {
             while (true) {
                 System.err.print("> ");
                 System.err.flush();
-                String line = in.readLine();
+                String line = readLine(in);
                 if (line == null || line.isBlank()) break;
                 messages.add(ChatMessage.user(line));
                 int[] ids = chatIds(e, t, messages);
@@ -122,6 +122,23 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The longest chat message read from stdin, in characters (far more than any context holds). */
+    static final int MAX_LINE = 1 << 22;
+
+    /** One line of stdin (without its end), null at the end of input; a line of more than MAX_LINE characters is an error. */
+    static String readLine(BufferedReader in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) >= 0) {
+            if (c == '\n') return sb.length() > 0 && sb.charAt(sb.length() - 1) == '\r' ? sb.substring(0, sb.length() - 1) : sb.toString();
+            if (sb.length() >= MAX_LINE)
+                throw new FabricException("a chat message on standard input is longer than " + MAX_LINE
+                        + " characters (no line end); one message per line", FabricException.EXIT_INPUT, null);
+            sb.append((char) c);
+        }
+        return sb.isEmpty() ? null : sb.toString();
     }
 
     private int[] chatIds(Engine e, ChatTemplate t, List<ChatMessage> messages) {

@@ -7,8 +7,6 @@ import dev.fabric.imatrix.ImatrixStats;
 import dev.fabric.imatrix.ImatrixWriter;
 import dev.fabric.model.Transformer;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -60,6 +58,9 @@ final class ImatrixCommand implements Callable<Integer> {
             description = "Output format: gguf (default) or llama.cpp's legacy dat (default dat for a .dat output).")
     String format;
 
+    @Mixin
+    InputLimit limit;
+
     @Option(names = "--process-output", description = "Also collect output.weight's inputs.")
     boolean processOutput;
 
@@ -92,8 +93,9 @@ final class ImatrixCommand implements Callable<Integer> {
                     output, fmt, inFiles.size(), start.sums().size(), start.chunkCount(), start.chunkSize());
             return 0;
         }
-        String text = Files.readString(Path.of(calib), StandardCharsets.UTF_8);
+        long maxBytes = limit.bytes();
         try (Engine e = new Engine(modelOptions, ctx, ctx, !noPpl, System.err)) {
+            String text = e.readText(Path.of(calib), chunks > 0 ? (long) chunks * ctx : -1, maxBytes, System.err);
             int[] tokens = e.tokenizeDocument(text);
             System.err.printf("%s: %d tokens; %d chunks of %d%n", calib, tokens.length,
                     chunks > 0 ? Math.min(chunks, tokens.length / ctx) : tokens.length / ctx, ctx);

@@ -131,6 +131,7 @@ public final class QuantizePipeline {
                     + " into " + md.getLong("split.count") + " files; merge it first (llama-gguf-split --merge)");
         List<String> warnings = new ArrayList<>();
         Imatrix im = loadImatrix(req);
+        if (im != null) checkImatrixMatches(im, in, req, warnings);
         List<WeightInfo> weights = new ArrayList<>();
         for (GgufTensorInfo t : in.tensors()) weights.add(new WeightInfo(t.name(), t.shape(), t.type()));
         Preset p = req.preset();
@@ -171,6 +172,21 @@ public final class QuantizePipeline {
         im.requireFinite();
         // llama-quantize treats an imatrix left empty by the filters as no imatrix at all
         return im.size() == 0 ? null : im;
+    }
+
+    /**
+     * An imatrix none of whose entries names a tensor of the model was made for another model: an error (llama-quantize
+     * would only warn per tensor and quantize without it). Entries that match nothing are counted in a warning.
+     */
+    private static void checkImatrixMatches(Imatrix im, GgufFile in, QuantizeRequest req, List<String> warnings) {
+        List<String> unmatched = new ArrayList<>();
+        for (String name : im.entries().keySet()) if (in.tensor(name) == null) unmatched.add(name);
+        if (unmatched.size() == im.size())
+            throw new FabricException("imatrix " + im.source() + ": none of its " + im.size() + " entries (e.g. '"
+                    + unmatched.get(0) + "') names a tensor of " + req.input() + ": it was computed for another model");
+        if (!unmatched.isEmpty())
+            warnings.add("imatrix " + im.source() + ": " + unmatched.size() + " of its " + im.size()
+                    + " entries name no tensor of " + req.input() + " (e.g. '" + unmatched.get(0) + "'); they are ignored");
     }
 
     private static void checkConvertible(TypeChoice c, QuantizeRequest req) {
