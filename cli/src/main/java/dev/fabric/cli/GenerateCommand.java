@@ -157,6 +157,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (ids.length == 0) throw new FabricException("the prompt is empty (and the model adds no BOS)", FabricException.EXIT_USAGE, null);
         if (ids.length >= e.nCtx)
             throw new FabricException("the prompt has " + ids.length + " tokens but the context holds " + e.nCtx
+                    + (ctx == 0 ? " (" + modelOptions.model + "'s context_length)" : "")
                     + " (use a larger --ctx or a shorter prompt)", FabricException.EXIT_USAGE, null);
         int reuse = 0;
         while (reuse < cached.length && reuse < ids.length - 1 && cached[reuse] == ids[reuse]) reuse++;

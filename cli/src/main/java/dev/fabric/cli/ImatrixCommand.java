@@ -1,6 +1,7 @@
 package dev.fabric.cli;
 
 import dev.fabric.FabricException;
+import dev.fabric.gguf.GgufFile;
 import dev.fabric.imatrix.ImatrixCollector;
 import dev.fabric.imatrix.ImatrixReader;
 import dev.fabric.imatrix.ImatrixStats;
@@ -80,9 +81,15 @@ final class ImatrixCommand implements Callable<Integer> {
         if (!inFiles.isEmpty()) {
             List<ImatrixStats> parts = new ArrayList<>();
             List<String> names = new ArrayList<>();
+            java.util.Map<String, Long> tensors = new java.util.HashMap<>(); // name -> columns (ne0 * experts)
+            try (GgufFile m = GgufFile.open(modelOptions.model)) {
+                for (var t : m.tensors()) tensors.put(t.name(), t.ne(0) * t.ne(2));
+            }
             for (Path p : inFiles) {
                 System.err.println("loading imatrix from " + p);
-                parts.add(ImatrixReader.readStats(p));
+                ImatrixStats st = ImatrixReader.readStats(p);
+                checkAgainstModel(p, st, tensors);
+                parts.add(st);
                 names.add(p.toString());
             }
             start = ImatrixStats.combine(parts, names, ctx);
@@ -118,6 +125,32 @@ final class ImatrixCommand implements Callable<Integer> {
                     s.sums().size(), s.chunkCount(), s.chunkSize(), (System.nanoTime() - t0) / 1e9);
         }
         return 0;
+    }
+
+    /**
+     * An --in-file for another model (none of its entries names a tensor of -m) or with non-finite sums would spoil the
+     * result: refused, naming the file and the entry; entries the model lacks are counted in a warning.
+     */
+    private void checkAgainstModel(Path p, ImatrixStats st, java.util.Map<String, Long> tensors) {
+        List<String> unknown = new ArrayList<>();
+        for (var e : new java.util.TreeMap<>(st.sums()).entrySet()) {
+            Long cols = tensors.get(e.getKey());
+            float[] v = e.getValue();
+            if (cols == null) unknown.add(e.getKey());
+            else if (v.length != cols)
+                throw new FabricException("imatrix " + p + ": entry '" + e.getKey() + "' has " + v.length + " values but "
+                        + modelOptions.model + " gives that tensor " + cols + " columns: it was computed for another model");
+            for (int i = 0; i < v.length; i++)
+                if (!Float.isFinite(v[i]))
+                    throw new FabricException("imatrix " + p + ": entry '" + e.getKey() + "' has a non-finite value " + v[i]
+                            + " at index " + i);
+        }
+        if (!unknown.isEmpty() && unknown.size() == st.sums().size())
+            throw new FabricException("imatrix " + p + ": none of its " + unknown.size() + " entries (e.g. '" + unknown.get(0)
+                    + "') names a tensor of " + modelOptions.model + ": it was computed for another model");
+        if (!unknown.isEmpty())
+            System.err.println("warning: imatrix " + p + ": " + unknown.size() + " of its " + st.sums().size()
+                    + " entries name no tensor of " + modelOptions.model + " (e.g. '" + unknown.get(0) + "')");
     }
 
     private void write(ImatrixStats s, String fmt) throws IOException {

@@ -82,6 +82,9 @@ public record ModelWeights(Tensor tokenEmbd, Tensor outputNorm, Tensor output, L
             String bad = shapeMismatch(file, info, shape);
             if (bad != null) throw new FabricException(bad + ", from " + why + " (" + describe(config) + ")");
             checkType(file, info);
+            if (shape.length == 1 && info.type() != dev.fabric.gguf.GgmlType.F32)
+                throw new FabricException(file.path() + ": tensor " + info.name() + " has type " + info.type()
+                        + "; norm weights and biases must be F32 (as llama.cpp's converters write them)");
             return backend == null ? null : wrap(file, backend, info, shape);
         }
     }

@@ -131,8 +131,9 @@ public record ChatMessage(String role, String content, String reasoningContent, 
                         + p.currentLocation().getLineNr() + ", column " + p.currentLocation().getColumnNr());
             }
         } catch (JsonProcessingException e) {
-            throw new TemplateException(source + ": invalid JSON at line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage(), e);
+            var at = e.getLocation(); // absent for some limits (e.g. nesting depth)
+            throw new TemplateException(source + ": invalid JSON" + (at == null ? "" : " at line " + at.getLineNr()
+                    + ", column " + at.getColumnNr()) + ": " + e.getOriginalMessage(), e);
         } catch (IOException e) {
             throw new TemplateException(source + ": invalid JSON: " + e.getMessage(), e);
         }

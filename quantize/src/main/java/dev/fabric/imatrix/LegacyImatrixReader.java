@@ -57,6 +57,8 @@ public final class LegacyImatrixReader {
         Cursor c = new Cursor(file, b);
         int n = c.int32("the entry count");
         if (n < 1) throw new FabricException("imatrix " + file + ": no entries (entry count " + n + " at offset 0)");
+        if (n > b.remaining() / 12) // each entry holds at least a name length, ncall and nval
+            throw c.error("entry count " + n + " is more than the " + b.remaining() + " bytes left can hold");
         Map<String, float[]> sums = new HashMap<>();
         Map<String, Long> counts = new HashMap<>();
         for (int e = 0; e < n; e++) {
@@ -66,8 +68,8 @@ public final class LegacyImatrixReader {
             int ncall = c.int32("the call count of '" + name + "'");
             int nval = c.int32("the value count of '" + name + "'");
             if (nval < 1) throw c.error("entry '" + name + "' has " + nval + " values");
-            float[] v = new float[nval];
             c.need(4L * nval, "the values of '" + name + "'");
+            float[] v = new float[nval];
             for (int i = 0; i < nval; i++) v[i] = b.getFloat();
             sums.put(name, v);
             counts.put(name, (long) ncall);

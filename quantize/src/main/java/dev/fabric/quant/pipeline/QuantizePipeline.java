@@ -138,7 +138,16 @@ public final class QuantizePipeline {
         ModelShape shape = p.hasMixture() ? ModelShape.of(md) : new ModelShape("", 0, 0, 0, false, false);
         TypeOptions opt = new TypeOptions(p, req.outputTensorType(), req.tokenEmbeddingType(),
                 req.leaveOutputTensor(), req.pure(), im != null);
-        List<TypeChoice> choices = TypePlanner.plan(shape, weights, opt);
+        for (GgufTensorInfo t : in.tensors())
+            if (t.elements() == 0)
+                throw new FabricException(req.input() + ": tensor '" + t.name() + "' has no elements (shape "
+                        + Arrays.toString(t.shape()) + "); a model's tensors cannot be empty");
+        List<TypeChoice> choices;
+        try {
+            choices = TypePlanner.plan(shape, weights, opt);
+        } catch (FabricException e) {
+            throw new FabricException(req.input() + ": " + e.getMessage(), e.exitCode(), e);
+        }
 
         Map<String, float[]> weightsFor = new HashMap<>();
         for (TypeChoice c : choices) {

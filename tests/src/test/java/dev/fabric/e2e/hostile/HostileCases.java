@@ -53,13 +53,13 @@ final class HostileCases {
     private static long[] values(Field f, long v) {
         return switch (f.kind()) {
             case "magic" -> new long[] {0, 0x47475546L /* "FUGG" */, 0x47554746L + 1};
-            case "u32" -> new long[] {0, 1, v + 1, 0x80000000L, 0xFFFFFFFFL};
-            case "count" -> new long[] {0, v + 1, Math.max(0, v - 1), 1L << 32, 1L << 62, -1};
-            case "length" -> new long[] {0, v + 1, Math.max(0, v - 1), 1L << 40, -1};
-            case "type" -> new long[] {13, 0xFFFFFFFFL, 9, 8, 0};
-            case "dim" -> new long[] {0, v + 1, 2 * v, 1L << 32, 1L << 62, -1};
-            case "ggml_type" -> new long[] {1, 2, 26, 39, 0xFFFFFFFFL};
-            case "offset" -> new long[] {v + 1, v + 32, 1L << 40, -1, 0};
+            case "u32" -> new long[] {0, v + 1, 0x80000000L, 0xFFFFFFFFL};
+            case "count" -> new long[] {0, v + 1, Math.max(0, v - 1), 1L << 62, -1};
+            case "length" -> new long[] {0, v + 1, Math.max(0, v - 1), -1};
+            case "type" -> new long[] {13, 9, 8, 0};
+            case "dim" -> new long[] {0, v + 1, 2 * v, 1L << 62, -1};
+            case "ggml_type" -> new long[] {1, 2, 26, 39};
+            case "offset" -> new long[] {v + 1, v + 32, 1L << 40, 0};
             case "f32" -> new long[] {Float.floatToRawIntBits(Float.NaN), Float.floatToRawIntBits(Float.POSITIVE_INFINITY),
                 Float.floatToRawIntBits(-1f), 0};
             case "bool" -> new long[] {2, 0xFF};

@@ -36,7 +36,7 @@ class HostileFuzzTest {
         Path dir = Files.createDirectories(tmp.resolve("in"));
         Path model = Files.write(dir.resolve("model.gguf"), Fixtures.model().encode(null));
         Path calib = Files.writeString(dir.resolve("calib.txt"), Fixtures.CALIB);
-        Harness h = new Harness(Files.createDirectories(tmp.resolve("runs")));
+        Harness h = new Harness(Files.createDirectories(tmp.resolve("runs")), true);
         h.protect(model, calib);
         Path im = tmp.resolve("im.gguf");
         Harness.Result ok = h.check("fuzz", "fixture", Expect.ANY, List.of(), List.of(), "imatrix", "-m", model.toString(), "-f",
