@@ -573,6 +573,43 @@ class HostileInputSuiteTest {
         }
     }
 
+    /** perplexity --kl-divergence reads a base logits file: each corruption of a valid one is refused, naming it. */
+    @Test
+    void logitsFiles() throws IOException {
+        Harness h = new Harness(Files.createDirectories(tmp.resolve("h-logits")));
+        h.protect(model, calib);
+        Path dir = Files.createDirectories(tmp.resolve("logits"));
+        Path base = tmp.resolve("base.logits");
+        Harness.Result ok = h.check("logits", "fixture", ANY, List.of(), List.of(), "perplexity", "-m", model.toString(), "-f",
+                calib.toString(), "-c", "16", "--chunks", "2", "--kl-divergence-base", base.toString(), "-t", "1");
+        assertTrue(ok != null && ok.rc() == 0, "the base logits file: " + (ok == null ? h.failureReport(3) : ok.err()));
+        byte[] good = Files.readAllBytes(base);
+        List<Object[]> cases = new ArrayList<>();
+        for (int n : new int[] {0, 7, 8, 19, 20, 60, good.length / 2, good.length - 1})
+            cases.add(new Object[] {"truncated to " + n, java.util.Arrays.copyOf(good, n)});
+        long[][] header = {{0, 0x41414141L}, {8, 0}, {8, 0x7FFFFFFF}, {12, 0}, {12, 0x7FFFFFFF}, {12, 100}, {16, 0},
+            {16, 0x7FFFFFFF}, {20, 99999}, {24, 0xFFFFFFFFL}};
+        for (long[] hv : header) {
+            byte[] b = good.clone();
+            HostileCases.write(b, (int) hv[0], 4, hv[1]);
+            cases.add(new Object[] {"int32 at " + hv[0] + " = " + hv[1], b});
+        }
+        int i = 0;
+        for (Object[] c : cases) {
+            Path f = Files.write(dir.resolve("base-" + (i++) + ".logits"), (byte[]) c[1]);
+            h.countCase("logits");
+            h.check("logits", (String) c[0], FAIL, List.of(f.getFileName().toString()), List.of(f), "perplexity", "-m",
+                    model.toString(), "--kl-divergence-base", f.toString(), "--kl-divergence", "-t", "1");
+            Files.delete(f);
+        }
+        for (Path p : List.of(Path.of("/dev/zero"), Files.createDirectories(dir.resolve("a-folder.logits")), dir.resolve("missing.logits"))) {
+            h.countCase("logits");
+            h.check("logits", p.toString(), FAIL, List.of(p.getFileName().toString()), List.of(), "perplexity", "-m", model.toString(),
+                    "--kl-divergence-base", p.toString(), "--kl-divergence", "-t", "1");
+        }
+        finish(h);
+    }
+
     static byte[] random(int n, long seed) {
         byte[] b = new byte[n];
         new Random(seed).nextBytes(b);
