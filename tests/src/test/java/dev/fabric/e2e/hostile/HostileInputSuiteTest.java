@@ -444,6 +444,10 @@ class HostileInputSuiteTest {
         for (String[] ov : new String[][] {{"-p", "0"}, {"-p", "-1"}, {"-n", "-1"}, {"-t", "-1"}})
             out.add(line(ov, bm));
         out.add(line(new String[] {"--layers", "-1"}, new String[] {"bench", "model", "--synth", "qwen3-0.6b", "-p", "1", "-n", "0", "@"}));
+        out.add(line(new String[] {"--samples", "0"}, new String[] {"bench", "kernels", "@"}));
+        out.add(line(new String[] {"--sizes", "-5"}, new String[] {"bench", "kernels", "@"}));
+        out.add(new String[] {"bogus", "(subcommand)", "help", "bogus"});
+        out.add(new String[] {"Q4_K_M", "(no input)", "quantize", "Q4_K_M"});
         String[] bq = {"bench", "quantize", "--types", "Q8_0", "@"};
         for (String[] ov : new String[][] {{"--rows", "0"}, {"--cols", "-1"}, {"-t", "-1"}})
             out.add(line(ov, bq));
