@@ -2,6 +2,7 @@ package dev.fabric.cli;
 
 import dev.fabric.FabricException;
 import dev.fabric.backend.cpu.CpuBackend;
+import dev.fabric.io.TextInput;
 import dev.fabric.lora.LoraAdapter;
 import dev.fabric.model.Model;
 import dev.fabric.model.ModelConfig;
@@ -31,6 +32,8 @@ final class Engine implements AutoCloseable {
     Engine(ModelOptions o, int nCtx, int batch, boolean allLogits, PrintStream log) throws IOException {
         if (nCtx < 0) throw Limits.usage("--ctx must be positive (0 = the model's), got " + nCtx);
         Limits.threads(o.threads, "--threads");
+        if (!Float.isFinite(o.loraScale))
+            throw new FabricException("--lora-scale must be a finite number, got " + o.loraScale, FabricException.EXIT_USAGE, null);
         backend = new CpuBackend(o.threads);
         model = Model.open(o.model, backend);
         try {
@@ -82,6 +85,27 @@ final class Engine implements AutoCloseable {
     static String mib(long bytes) {
         return String.format("%.2f MiB", bytes / 1048576.0);
     }
+
+    /**
+     * A text input for a run that uses at most {@code tokens} tokens of it ({@code <= 0}: all): reading stops once it
+     * holds enough bytes for them (each token covers at most as many bytes as the longest token text), so a huge or
+     * endless file is fine with --chunks; otherwise more than {@code maxBytes} is an error naming the file and the
+     * limit. The first {@code tokens} tokens are those of the whole file: tokenization is local, and the prefix
+     * ends at a line end well past them.
+     */
+    String readText(Path file, long tokens, long maxBytes, PrintStream log) throws IOException {
+        if (tokens <= 0) return TextInput.read(file, maxBytes, MAX_INPUT_OPTION);
+        long maxToken = 1;
+        for (String t : tokenizer.vocabulary().tokens())
+            maxToken = Math.max(maxToken, t.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        long want = (tokens + 1) * maxToken + (64 << 10);
+        TextInput.Prefix p = TextInput.readPrefix(file, want, maxBytes, MAX_INPUT_OPTION);
+        if (p.truncated() && log != null)
+            log.printf("%s: read the first %s, enough for the %d tokens the chunks need%n", file, mib(p.bytes()), tokens);
+        return p.text();
+    }
+
+    static final String MAX_INPUT_OPTION = "--max-input-mib";
 
     /** The text's tokens as llama-perplexity / llama-imatrix tokenize it: BOS where the vocabulary adds one. */
     int[] tokenizeDocument(String text) {

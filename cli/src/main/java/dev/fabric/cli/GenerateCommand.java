@@ -112,7 +112,7 @@ final class GenerateCommand implements Callable<Integer> {
             while (true) {
                 System.err.print("> ");
                 System.err.flush();
-                String line = in.readLine();
+                String line = readLine(in);
                 if (line == null || line.isBlank()) break;
                 messages.add(ChatMessage.user(line));
                 int[] ids = chatIds(e, t, messages);
@@ -137,6 +137,23 @@ final class GenerateCommand implements Callable<Integer> {
         Limits.between(presencePenalty, -1e6, 1e6, "--presence-penalty");
     }
 
+    /** The longest chat message read from stdin, in characters (far more than any context holds). */
+    static final int MAX_LINE = 1 << 22;
+
+    /** One line of stdin (without its end), null at the end of input; a line of more than MAX_LINE characters is an error. */
+    static String readLine(BufferedReader in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) >= 0) {
+            if (c == '\n') return sb.length() > 0 && sb.charAt(sb.length() - 1) == '\r' ? sb.substring(0, sb.length() - 1) : sb.toString();
+            if (sb.length() >= MAX_LINE)
+                throw new FabricException("a chat message on standard input is longer than " + MAX_LINE
+                        + " characters (no line end); one message per line", FabricException.EXIT_INPUT, null);
+            sb.append((char) c);
+        }
+        return sb.isEmpty() ? null : sb.toString();
+    }
+
     private int[] chatIds(Engine e, ChatTemplate t, List<ChatMessage> messages) {
         String text = t.render(messages, true, Map.of());
         return e.tokenizer.encode(text, !startsWithBos(e, text), true);
@@ -153,6 +170,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (ids.length == 0) throw new FabricException("the prompt is empty (and the model adds no BOS)", FabricException.EXIT_USAGE, null);
         if (ids.length >= e.nCtx)
             throw new FabricException("the prompt has " + ids.length + " tokens but the context holds " + e.nCtx
+                    + (ctx == 0 ? " (" + modelOptions.model + "'s context_length)" : "")
                     + " (use a larger --ctx or a shorter prompt)", FabricException.EXIT_USAGE, null);
         int reuse = 0;
         while (reuse < cached.length && reuse < ids.length - 1 && cached[reuse] == ids[reuse]) reuse++;

@@ -1,6 +1,7 @@
 package dev.fabric.cli;
 
 import dev.fabric.FabricException;
+import dev.fabric.gguf.GgufFile;
 import dev.fabric.imatrix.ImatrixCollector;
 import dev.fabric.imatrix.ImatrixReader;
 import dev.fabric.imatrix.ImatrixStats;
@@ -8,8 +9,6 @@ import dev.fabric.imatrix.ImatrixWriter;
 import dev.fabric.io.SafeOutput;
 import dev.fabric.model.Transformer;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,6 +60,9 @@ final class ImatrixCommand implements Callable<Integer> {
             description = "Output format: gguf (default) or llama.cpp's legacy dat (default dat for a .dat output).")
     String format;
 
+    @Mixin
+    InputLimit limit;
+
     @Option(names = "--process-output", description = "Also collect output.weight's inputs.")
     boolean processOutput;
 
@@ -85,9 +87,15 @@ final class ImatrixCommand implements Callable<Integer> {
         if (!inFiles.isEmpty()) {
             List<ImatrixStats> parts = new ArrayList<>();
             List<String> names = new ArrayList<>();
+            java.util.Map<String, Long> tensors = new java.util.HashMap<>(); // name -> columns (ne0 * experts)
+            try (GgufFile m = GgufFile.open(modelOptions.model)) {
+                for (var t : m.tensors()) tensors.put(t.name(), t.ne(0) * t.ne(2));
+            }
             for (Path p : inFiles) {
                 System.err.println("loading imatrix from " + p);
-                parts.add(ImatrixReader.readStats(p));
+                ImatrixStats st = ImatrixReader.readStats(p);
+                checkAgainstModel(p, st, tensors);
+                parts.add(st);
                 names.add(p.toString());
             }
             start = ImatrixStats.combine(parts, names, ctx);
@@ -98,8 +106,9 @@ final class ImatrixCommand implements Callable<Integer> {
                     output, fmt, inFiles.size(), start.sums().size(), start.chunkCount(), start.chunkSize());
             return 0;
         }
-        String text = Files.readString(Path.of(calib), StandardCharsets.UTF_8);
+        long maxBytes = limit.bytes();
         try (Engine e = new Engine(modelOptions, ctx, ctx, !noPpl, System.err)) {
+            String text = e.readText(Path.of(calib), chunks > 0 ? (long) chunks * ctx : -1, maxBytes, System.err);
             int[] tokens = e.tokenizeDocument(text);
             System.err.printf("%s: %d tokens; %d chunks of %d%n", calib, tokens.length,
                     chunks > 0 ? Math.min(chunks, tokens.length / ctx) : tokens.length / ctx, ctx);
@@ -120,6 +129,32 @@ final class ImatrixCommand implements Callable<Integer> {
                     s.sums().size(), s.chunkCount(), s.chunkSize(), (System.nanoTime() - t0) / 1e9);
         }
         return 0;
+    }
+
+    /**
+     * An --in-file for another model (none of its entries names a tensor of -m) or with non-finite sums would spoil the
+     * result: refused, naming the file and the entry; entries the model lacks are counted in a warning.
+     */
+    private void checkAgainstModel(Path p, ImatrixStats st, java.util.Map<String, Long> tensors) {
+        List<String> unknown = new ArrayList<>();
+        for (var e : new java.util.TreeMap<>(st.sums()).entrySet()) {
+            Long cols = tensors.get(e.getKey());
+            float[] v = e.getValue();
+            if (cols == null) unknown.add(e.getKey());
+            else if (v.length != cols)
+                throw new FabricException("imatrix " + p + ": entry '" + e.getKey() + "' has " + v.length + " values but "
+                        + modelOptions.model + " gives that tensor " + cols + " columns: it was computed for another model");
+            for (int i = 0; i < v.length; i++)
+                if (!Float.isFinite(v[i]))
+                    throw new FabricException("imatrix " + p + ": entry '" + e.getKey() + "' has a non-finite value " + v[i]
+                            + " at index " + i);
+        }
+        if (!unknown.isEmpty() && unknown.size() == st.sums().size())
+            throw new FabricException("imatrix " + p + ": none of its " + unknown.size() + " entries (e.g. '" + unknown.get(0)
+                    + "') names a tensor of " + modelOptions.model + ": it was computed for another model");
+        if (!unknown.isEmpty())
+            System.err.println("warning: imatrix " + p + ": " + unknown.size() + " of its " + st.sums().size()
+                    + " entries name no tensor of " + modelOptions.model + " (e.g. '" + unknown.get(0) + "')");
     }
 
     private void write(ImatrixStats s, String fmt) throws IOException {

@@ -2,11 +2,15 @@ package dev.fabric.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.fabric.FabricException;
 import dev.fabric.gguf.GgufArray;
 import dev.fabric.gguf.GgufFile;
 import dev.fabric.gguf.GgufMetadata;
 import dev.fabric.gguf.GgufTensorInfo;
 import dev.fabric.gguf.GgufValue;
+import dev.fabric.model.Arch;
+import dev.fabric.model.ModelConfig;
+import dev.fabric.model.ModelWeights;
 import java.io.PrintStream;
 import java.lang.reflect.Array;
 import java.nio.file.Path;
@@ -49,14 +53,39 @@ public final class InspectCommand implements Callable<Integer> {
         Limits.atLeast(maxArray, 0, "--max-array");
         try (GgufFile f = GgufFile.open(model)) {
             Map<String, Object> doc = describe(f, maxArray);
+            String problem = modelProblem(f);
+            if (problem != null) doc.put("model_check", problem);
             PrintStream out = System.out;
             if (json) {
                 out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
             } else {
                 printText(f, doc, out);
             }
+            out.flush();
+            // the file is shown whatever its faults (that is when one needs to see it), then they are the exit status
+            if (problem != null) throw new FabricException("this model would not load: " + problem);
         }
         return 0;
+    }
+
+    /**
+     * For a file that presents itself as a model of an architecture the engine runs (general.type model or absent,
+     * tensors present), the first fault {@code generate} would meet loading it (hyper-parameters, tensor shapes and
+     * types); null when there is none or the file is something else (a vocabulary, an adapter, an imatrix).
+     */
+    static String modelProblem(GgufFile f) {
+        GgufMetadata md = f.metadata();
+        if (f.tensors().isEmpty() || !md.has("general.architecture")) return null;
+        if (md.get("general.type") != null && !"model".equals(md.getString("general.type", ""))) return null;
+        if (md.get("general.architecture").type() != dev.fabric.gguf.GgufValueType.STRING) return null;
+        String arch = md.getString("general.architecture");
+        if (java.util.Arrays.stream(Arch.values()).noneMatch(a -> a.ggufName().equals(arch))) return null;
+        try {
+            ModelWeights.check(f, ModelConfig.fromGguf(f));
+            return null;
+        } catch (FabricException e) {
+            return e.getMessage();
+        }
     }
 
     static Map<String, Object> describe(GgufFile f, int maxArray) {

@@ -8,8 +8,6 @@ import dev.fabric.io.SafeOutput;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,6 +47,9 @@ final class PerplexityCommand implements Callable<Integer> {
             description = "Logits file: written (with -f), or read (with --kl-divergence).")
     Path klBase;
 
+    @Mixin
+    InputLimit limit;
+
     @Option(names = "--kl-divergence", description = "Compare against the --kl-divergence-base file (its text and context).")
     boolean kl;
 
@@ -68,9 +69,10 @@ final class PerplexityCommand implements Callable<Integer> {
         List<Path> inputs = new ArrayList<>(List.of(modelOptions.model, file));
         inputs.addAll(modelOptions.loras);
         if (klBase != null) SafeOutput.check(klBase, inputs); // before the run, not after it
-        String text = Files.readString(file, StandardCharsets.UTF_8);
         int b = batch == null ? ctx : batch;
+        long maxBytes = limit.bytes();
         try (Engine e = new Engine(modelOptions, ctx, Math.min(b, ctx), true, System.err)) {
+            String text = e.readText(file, chunks > 0 ? (long) chunks * ctx : -1, maxBytes, System.err);
             int[] tokens = e.tokenizeDocument(text);
             int n = ChunkedEval.chunkCount(tokens.length, ctx, chunks);
             System.err.printf("perplexity: %d tokens; calculating perplexity over %d chunks, n_ctx=%d, batch_size=%d%n",

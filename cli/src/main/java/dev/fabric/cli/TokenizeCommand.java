@@ -3,14 +3,13 @@ package dev.fabric.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fabric.FabricException;
 import dev.fabric.gguf.GgufFile;
+import dev.fabric.io.TextInput;
 import dev.fabric.template.ChatMessage;
 import dev.fabric.template.ChatTemplate;
 import dev.fabric.template.MaskedConversation;
 import dev.fabric.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -54,6 +54,9 @@ public final class TokenizeCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true)
     Input input;
 
+    @Mixin
+    InputLimit limit;
+
     static final class Input {
         @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the text from FILE (UTF-8).")
         Path file;
@@ -76,7 +79,7 @@ public final class TokenizeCommand implements Callable<Integer> {
             Tokenizer tok = Tokenizer.fromGguf(f.metadata());
             if (input.chat != null) return printChat(f, tok);
             String text = input.text;
-            if (input.file != null) text = Files.readString(input.file, StandardCharsets.UTF_8);
+            if (input.file != null) text = TextInput.read(input.file, limit.bytes(), Engine.MAX_INPUT_OPTION);
             boolean addBos = !noBos && tok.addBosDefault();
             int[] out = tok.encode(text, addBos, !noParseSpecial);
             print(tok, out, System.out);
@@ -86,7 +89,7 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     /** The rendered conversation with trained spans in [[ ]], then one line per token with its mask bit. */
     private int printChat(GgufFile f, Tokenizer tok) throws IOException {
-        List<ChatMessage> messages = ChatMessage.fromJson(input.chat);
+        List<ChatMessage> messages = ChatMessage.fromJson(input.chat, limit.bytes());
         ChatTemplate template = ChatTemplate.choose(chatTemplate, f.metadata());
         MaskedConversation mc = MaskedConversation.of(template, tok, messages, Map.of());
         PrintStream ps = System.out;

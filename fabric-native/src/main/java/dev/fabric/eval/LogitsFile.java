@@ -135,6 +135,8 @@ public final class LogitsFile {
 
         public Reader(Path path) throws IOException {
             this.path = path;
+            if (Files.exists(path) && !Files.isRegularFile(path)) // a FIFO would block the open
+                throw new FabricException(path + ": not a regular file (logits files are read from disk)");
             InputStream s = new BufferedInputStream(Files.newInputStream(path), 1 << 20);
             in = new DataInputStream(s);
             try {
@@ -147,8 +149,18 @@ public final class LogitsFile {
                 if (nCtx < 4 || vocab < 1 || chunks < 1 || (long) nCtx * chunks > Integer.MAX_VALUE / 4)
                     throw new FabricException(path + ": bad header: n_ctx " + nCtx + ", n_vocab " + vocab
                             + ", n_chunk " + chunks);
+                // sizes from the header are checked against the file before anything is allocated from them
+                long size = Files.size(path);
+                if (20 + 4L * nCtx * chunks + 2L * (4 + 2 * ((vocab + 1L) / 2)) > size)
+                    throw new FabricException(path + ": truncated or corrupt: its header (n_ctx " + nCtx + ", n_vocab " + vocab
+                            + ", n_chunk " + chunks + ") needs more than its " + size + " bytes");
                 tokens = new int[nCtx * chunks];
-                for (int i = 0; i < tokens.length; i++) tokens[i] = int32();
+                for (int i = 0; i < tokens.length; i++) {
+                    tokens[i] = int32();
+                    if (tokens[i] < 0 || tokens[i] >= vocab)
+                        throw new FabricException(path + ": token " + i + " is id " + tokens[i] + ", outside the vocabulary of "
+                                + vocab);
+                }
             } catch (EOFException e) {
                 in.close();
                 throw new FabricException(path + ": truncated header", e);

@@ -50,6 +50,12 @@ public final class GgufFile implements AutoCloseable {
      */
     public static GgufFile open(Path path) throws IOException {
         String source = path.toString();
+        // a FIFO would block the open until a writer comes, a device has no size; mmap needs a regular file anyway
+        if (java.nio.file.Files.isDirectory(path))
+            throw new GgufFormatException(source, "is a directory, not a GGUF file", -1);
+        if (java.nio.file.Files.exists(path) && !java.nio.file.Files.isRegularFile(path))
+            throw new GgufFormatException(source, "is not a regular file (a pipe or a device?); GGUF files are read "
+                    + "from disk", -1);
         GgufParser.Result r;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             r = GgufParser.parse(source, ch, ch.size());

@@ -60,6 +60,8 @@ public final class LoraAdapter implements AutoCloseable {
             throw new FabricException(src + ": adapter.type is '" + md.getString("adapter.type", "(absent)")
                     + "', expected 'lora'");
         float alpha = md.getFloat("adapter.lora.alpha", 0f);
+        if (!Float.isFinite(alpha) || alpha < 0)
+            throw new FabricException(src + ": adapter.lora.alpha = " + alpha + ": must be a finite number >= 0");
         Map<String, Pair> pairs = new LinkedHashMap<>();
         for (GgufTensorInfo a : file.tensors()) {
             if (!a.name().endsWith(".lora_a")) {
@@ -73,6 +75,9 @@ public final class LoraAdapter implements AutoCloseable {
             long rank = a.ne(1), nIn = a.ne(0), nOut = b.ne(1);
             if (b.ne(0) != rank)
                 throw new FabricException(src + ": " + base + ": lora_a rank " + rank + " != lora_b ne[0] " + b.ne(0));
+            if (rank < 1 || nIn < 1 || nOut < 1)
+                throw new FabricException(src + ": " + base + ": lora_a " + java.util.Arrays.toString(a.shape())
+                        + " and lora_b " + java.util.Arrays.toString(b.shape()) + " (ggml order) have a zero dimension");
             pairs.put(base, new Pair(base, wrap(file, backend, a, rank, nIn), wrap(file, backend, b, nOut, rank)));
         }
         for (GgufTensorInfo b : file.tensors())

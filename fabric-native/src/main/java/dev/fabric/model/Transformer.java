@@ -73,12 +73,27 @@ public final class Transformer implements AutoCloseable {
                     backend.allocate(kvType, nCtx, config.nHeadKv(), config.headDim())));
         }
         output = linear(config.tiedOutput() ? "token_embd.weight" : "output.weight", weights.output(), null, loras, used);
-        for (AppliedLora l : loras)
-            for (String base : l.adapter().pairs().keySet()) if (!used.contains(base)) unusedLora.add(base);
+        for (AppliedLora l : loras) {
+            int n = 0;
+            for (String base : l.adapter().pairs().keySet()) {
+                if (!used.contains(base)) unusedLora.add(base);
+                else n++;
+            }
+            if (n == 0)
+                throw new FabricException(l.adapter().path() + ": none of the adapter's " + l.adapter().pairs().size()
+                        + " tensor pairs (e.g. " + new java.util.TreeSet<>(l.adapter().pairs().keySet()).first()
+                        + ") names a matmul weight of this model: it was made for another model");
+        }
     }
 
-    /** An adapter attached at a user scale (llama.cpp's --lora-scaled; 1 for --lora). */
-    public record AppliedLora(LoraAdapter adapter, float scale) {}
+    /** An adapter attached at a user scale (llama.cpp's --lora-scaled; 1 for --lora); the scale must be finite. */
+    public record AppliedLora(LoraAdapter adapter, float scale) {
+        public AppliedLora {
+            if (!Float.isFinite(scale))
+                throw new FabricException("LoRA scale " + scale + " for " + adapter.path() + " must be a finite number",
+                        FabricException.EXIT_USAGE, null);
+        }
+    }
 
     private Linear linear(String name, Tensor w, Tensor bias, List<AppliedLora> loras, Set<String> used) {
         List<Delta> deltas = new ArrayList<>();

@@ -3,8 +3,9 @@ package dev.fabric.template;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.fabric.FabricException;
+import dev.fabric.io.TextInput;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -99,14 +100,26 @@ public record ChatMessage(String role, String content, String reasoningContent, 
      * {@code "messages"}. Errors name the file, the message index and the field.
      */
     public static List<ChatMessage> fromJson(Path file) {
+        return fromJson(file, TextInput.DEFAULT_MAX_BYTES);
+    }
+
+    /** As {@link #fromJson(Path)}, refusing a file of more than {@code maxBytes} (see {@link TextInput}). */
+    public static List<ChatMessage> fromJson(Path file, long maxBytes) {
         String text;
         try {
-            text = Files.readString(file);
+            text = TextInput.read(file, maxBytes, "--max-input-mib");
         } catch (IOException e) {
-            throw new TemplateException("cannot read conversation file " + file + ": " + e.getMessage(), e);
+            throw new FabricException("cannot read conversation file " + file + ": " + e.getMessage(),
+                    FabricException.EXIT_IO, e);
         }
         return fromJson(text, file.toString());
     }
+
+    /**
+     * The roles a conversation file may use: those the chat templates render. Templates skip (Qwen3) or misrender
+     * a role they do not know, so any other is refused rather than silently dropped from the prompt.
+     */
+    public static final List<String> ROLES = List.of("system", "user", "assistant", "tool");
 
     /** As {@link #fromJson(Path)}, from JSON text; {@code source} names it in errors. */
     public static List<ChatMessage> fromJson(String json, String source) {
@@ -118,8 +131,9 @@ public record ChatMessage(String role, String content, String reasoningContent, 
                         + p.currentLocation().getLineNr() + ", column " + p.currentLocation().getColumnNr());
             }
         } catch (JsonProcessingException e) {
-            throw new TemplateException(source + ": invalid JSON at line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage(), e);
+            var at = e.getLocation(); // absent for some limits (e.g. nesting depth)
+            throw new TemplateException(source + ": invalid JSON" + (at == null ? "" : " at line " + at.getLineNr()
+                    + ", column " + at.getColumnNr()) + ": " + e.getOriginalMessage(), e);
         } catch (IOException e) {
             throw new TemplateException(source + ": invalid JSON: " + e.getMessage(), e);
         }
@@ -135,6 +149,8 @@ public record ChatMessage(String role, String content, String reasoningContent, 
     private static ChatMessage fromJsonValue(Object v, String where) {
         if (!(v instanceof Map<?, ?> m)) throw new TemplateException(where + ": expected an object {\"role\", \"content\"}");
         String role = string(m, "role", where, true);
+        if (!ROLES.contains(role))
+            throw new TemplateException(where + ".role: unknown role '" + role + "' (allowed: " + String.join(", ", ROLES) + ")");
         Object c = m.get("content");
         String content;
         if (c == null || c instanceof String) {

@@ -60,15 +60,25 @@ public final class ImatrixReader {
                     float[] v = new float[s.remaining()];
                     s.get(v);
                     sums.put(e.getKey(), v);
-                    counts.put(e.getKey(), Math.round((double) floats(g, c).get(0)));
+                    float n = floats(g, c).get(0);
+                    if (!(n >= 0) || n > 1e15f)
+                        throw new FabricException("imatrix " + file + ": entry '" + e.getKey() + "' has a token count of "
+                                + n + ", expected a whole number >= 0");
+                    counts.put(e.getKey(), Math.round((double) n));
                 }
                 GgufMetadata md = g.metadata();
-                return new ImatrixStats(sums, counts, md.getStringArray(KEY_DATASETS), md.getInt(KEY_CHUNK_COUNT),
-                        md.getInt(KEY_CHUNK_SIZE));
+                return new ImatrixStats(sums, counts, md.getStringArray(KEY_DATASETS), nonNegative(md, KEY_CHUNK_COUNT, file),
+                        nonNegative(md, KEY_CHUNK_SIZE, file));
             }
         } catch (IOException e) {
             throw ioError(file, e);
         }
+    }
+
+    private static int nonNegative(GgufMetadata md, String key, Path file) {
+        int v = md.getInt(key);
+        if (v < 0) throw new FabricException("imatrix " + file + ": " + key + " = " + v + ": must be >= 0");
+        return v;
     }
 
     /** Whether the file starts with the GGUF magic (else it is read as the legacy format). */

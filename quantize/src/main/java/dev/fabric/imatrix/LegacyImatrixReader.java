@@ -1,6 +1,7 @@
 package dev.fabric.imatrix;
 
 import dev.fabric.FabricException;
+import dev.fabric.io.TextInput;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -18,6 +19,11 @@ import java.util.Map;
  * value by ncall (when positive) to get the weight.
  */
 public final class LegacyImatrixReader {
+    /** The largest .dat read (a MoE model's file is a few hundred MiB). */
+    static final long MAX_FILE_BYTES = 1L << 30;
+    /** The most read from a pipe or device, whose size is not known in advance. */
+    static final long MAX_STREAM_BYTES = 64L << 20;
+
     private LegacyImatrixReader() {}
 
     public static Imatrix read(Path file) throws IOException {
@@ -39,12 +45,20 @@ public final class LegacyImatrixReader {
      * is not stored: 0.
      */
     public static ImatrixStats readStats(Path file) throws IOException {
-        long size = Files.size(file);
-        if (size > Integer.MAX_VALUE) throw new FabricException("imatrix " + file + " is too large for a .dat file");
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        // a regular file is read whole (its size bounds every count below); a pipe or device up to a smaller limit
+        long limit = Files.isRegularFile(file) ? MAX_FILE_BYTES : MAX_STREAM_BYTES;
+        byte[] bytes;
+        try {
+            bytes = TextInput.readBytes(file, limit, null);
+        } catch (FabricException e) {
+            throw new FabricException("imatrix " + e.getMessage(), e.exitCode(), e);
+        }
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         Cursor c = new Cursor(file, b);
         int n = c.int32("the entry count");
         if (n < 1) throw new FabricException("imatrix " + file + ": no entries (entry count " + n + " at offset 0)");
+        if (n > b.remaining() / 12) // each entry holds at least a name length, ncall and nval
+            throw c.error("entry count " + n + " is more than the " + b.remaining() + " bytes left can hold");
         Map<String, float[]> sums = new HashMap<>();
         Map<String, Long> counts = new HashMap<>();
         for (int e = 0; e < n; e++) {
@@ -54,8 +68,8 @@ public final class LegacyImatrixReader {
             int ncall = c.int32("the call count of '" + name + "'");
             int nval = c.int32("the value count of '" + name + "'");
             if (nval < 1) throw c.error("entry '" + name + "' has " + nval + " values");
-            float[] v = new float[nval];
             c.need(4L * nval, "the values of '" + name + "'");
+            float[] v = new float[nval];
             for (int i = 0; i < nval; i++) v[i] = b.getFloat();
             sums.put(name, v);
             counts.put(name, (long) ncall);

@@ -124,13 +124,23 @@ public final class QuantizePipeline {
                     + " into " + md.getLong("split.count") + " files; merge it first (llama-gguf-split --merge)");
         List<String> warnings = new ArrayList<>();
         Imatrix im = loadImatrix(req);
+        if (im != null) checkImatrixMatches(im, in, req, warnings);
         List<WeightInfo> weights = new ArrayList<>();
         for (GgufTensorInfo t : in.tensors()) weights.add(new WeightInfo(t.name(), t.shape(), t.type()));
         Preset p = req.preset();
         ModelShape shape = p.hasMixture() ? ModelShape.of(md) : new ModelShape("", 0, 0, 0, false, false);
         TypeOptions opt = new TypeOptions(p, req.outputTensorType(), req.tokenEmbeddingType(),
                 req.leaveOutputTensor(), req.pure(), im != null);
-        List<TypeChoice> choices = TypePlanner.plan(shape, weights, opt);
+        for (GgufTensorInfo t : in.tensors())
+            if (t.elements() == 0)
+                throw new FabricException(req.input() + ": tensor '" + t.name() + "' has no elements (shape "
+                        + Arrays.toString(t.shape()) + "); a model's tensors cannot be empty");
+        List<TypeChoice> choices;
+        try {
+            choices = TypePlanner.plan(shape, weights, opt);
+        } catch (FabricException e) {
+            throw new FabricException(req.input() + ": " + e.getMessage(), e.exitCode(), e);
+        }
 
         Map<String, float[]> weightsFor = new HashMap<>();
         for (TypeChoice c : choices) {
@@ -164,6 +174,21 @@ public final class QuantizePipeline {
         im.requireFinite();
         // llama-quantize treats an imatrix left empty by the filters as no imatrix at all
         return im.size() == 0 ? null : im;
+    }
+
+    /**
+     * An imatrix none of whose entries names a tensor of the model was made for another model: an error (llama-quantize
+     * would only warn per tensor and quantize without it). Entries that match nothing are counted in a warning.
+     */
+    private static void checkImatrixMatches(Imatrix im, GgufFile in, QuantizeRequest req, List<String> warnings) {
+        List<String> unmatched = new ArrayList<>();
+        for (String name : im.entries().keySet()) if (in.tensor(name) == null) unmatched.add(name);
+        if (unmatched.size() == im.size())
+            throw new FabricException("imatrix " + im.source() + ": none of its " + im.size() + " entries (e.g. '"
+                    + unmatched.get(0) + "') names a tensor of " + req.input() + ": it was computed for another model");
+        if (!unmatched.isEmpty())
+            warnings.add("imatrix " + im.source() + ": " + unmatched.size() + " of its " + im.size()
+                    + " entries name no tensor of " + req.input() + " (e.g. '" + unmatched.get(0) + "'); they are ignored");
     }
 
     private static void checkConvertible(TypeChoice c, QuantizeRequest req) {
