@@ -672,7 +672,7 @@ inline __attribute__((always_inline)) void axpy_inl(float s, const float* x, flo
 
 inline __attribute__((always_inline)) void attn_fwd_body(const AttnArgs& a, int64_t b, int64_t h, int64_t i0) {
     const int64_t g = h / (a.n_head / a.n_kv_head), d = a.d, i1 = std::min(a.t, i0 + L), nq = i1 - i0;
-    const int64_t qs = a.n_head * d, ks = a.n_kv_head * d;
+    const int64_t qs = a.n_head * d;
     thread_local std::vector<float> qt, s;
     qt.resize((size_t)(d * L));
     s.resize((size_t)(a.t * L));
@@ -699,7 +699,6 @@ inline __attribute__((always_inline)) void attn_fwd_body(const AttnArgs& a, int6
             if (s[j * L + l] != 0.0f) axpy_inl(s[j * L + l] * inv, a.v + ((b * a.t + j) * a.n_kv_head + g) * d, o, d);
         a.lse_out[row * a.n_head + h] = mx + logf(sum);
     }
-    (void)ks;
 }
 
 inline __attribute__((always_inline)) void attn_dq_body(const AttnArgs& a, int64_t b, int64_t h, int64_t i0) {
