@@ -163,7 +163,7 @@ class TuneCommandTest {
     }
 
     @Test
-    void usageErrorsAndTheMissingEngine() throws IOException {
+    void usageErrorsAndAModelWithoutWeights() throws IOException {
         assertEquals(2, Run.of("tune").rc());
         assertEquals(2, Run.of("tune", "--print-recipe", "--set", "lora.rank=4").rc());
         Run missing = Run.of("tune", dir.resolve("nope.yaml").toString(), "--dry-run");
@@ -171,7 +171,29 @@ class TuneCommandTest {
         assertTrue(missing.err().contains("no such recipe file"), missing.err());
         Files.writeString(dir.resolve("t.jsonl"), CHAT);
         Run r = Run.of("tune", recipe("model: " + model() + "\ndata: {train: t.jsonl}\n").toString());
-        assertEquals(2, r.rc());
-        assertTrue(r.err().contains("training is not implemented yet in this build"), r.err());
+        // A vocabulary-only GGUF has no weights to train on: a bad-input error that names the file.
+        assertEquals(3, r.rc(), r.err());
+        assertTrue(r.err().contains("ggml-vocab-qwen3.gguf"), r.err());
+    }
+
+    /** The quickstart on the committed base model, shortened: it learns, and the adapter files appear. */
+    @Test
+    void quickstart_learnsTheHospitalFacts() throws IOException {
+        Path recipe = Path.of("..", "recipes", "quickstart.yaml").toAbsolutePath().normalize();
+        Path out = dir.resolve("qs");
+        Run r = Run.of("tune", recipe.toString(), "--set", "train.epochs=10", "--set", "output=" + out);
+        assertEquals(0, r.rc(), r.err());
+        var loss = java.util.regex.Pattern.compile("validation loss ([0-9.]+) -> best ([0-9.]+)").matcher(r.out());
+        assertTrue(loss.find(), r.out());
+        double before = Double.parseDouble(loss.group(1)), best = Double.parseDouble(loss.group(2));
+        // The base model has never seen these facts (about 2.1 nats per answer token); ten epochs of LoRA
+        // bring the held-out phrasings well below that (1.1 measured; the run is deterministic).
+        assertTrue(best < before - 0.5, before + " -> " + best);
+        var em = java.util.regex.Pattern.compile("exact match: before (\\d+)/36 .*, after (\\d+)/36").matcher(r.out());
+        assertTrue(em.find(), r.out());
+        assertEquals(0, Integer.parseInt(em.group(1)), "the base model cannot know the hospital's facts");
+        for (String f : List.of("adapter.gguf", "best-adapter.gguf", "metrics.jsonl", "peft/adapter_model.safetensors",
+                "peft/adapter_config.json"))
+            assertTrue(Files.isRegularFile(out.resolve(f)), f);
     }
 }
