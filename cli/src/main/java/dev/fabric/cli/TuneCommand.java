@@ -152,8 +152,13 @@ public final class TuneCommand implements Callable<Integer> {
             }
             out.println();
             out.println("total: " + totalSteps + " optimizer steps over " + r.stages().size() + " stage(s)");
-            out.println("memory plan: (pending the training engine; not computed in this build)");
-            out.println("estimated time: (pending the training engine; not computed in this build)");
+            try (var backend = new dev.fabric.backend.cpu.CpuBackend(1)) {
+                out.println("memory plan: " + new dev.fabric.tune.TuneRun(r, backend,
+                        new dev.fabric.tune.TuneRun.Options(false, System.err, s -> {})).describePlan());
+            } catch (FabricException e) { // a vocabulary-only file checks the data; it cannot be trained
+                out.println("memory plan: none (" + e.getMessage() + ")");
+            }
+            out.println("estimated time: not estimated (fabric bench tune measures this machine's tokens per second)");
         }
         return 0;
     }

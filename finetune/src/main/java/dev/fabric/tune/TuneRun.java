@@ -90,76 +90,138 @@ public final class TuneRun {
             String arch = model.config().arch().ggufName();
 
             try (TrainingSession session = TrainingSession.lora(model.config(), model.weights(), backend, pairs,
-                    new TrainingSession.Options(recipe.train().checkpointing(), 64, recipe.seed()));
-                    MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"))) {
+                    new TrainingSession.Options(recipe.train().checkpointing(), 64, recipe.seed()))) {
                 GraphStepModel stepModel = new GraphStepModel(session);
                 MemoryPlan plan = session.plan(recipe.train().batch(), recipe.train().context(), 1);
                 options.log().println("memory plan: " + plan);
+                checkBudget(plan, session);
+                try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"))) {
 
-                double first = Double.NaN, best = Double.POSITIVE_INFINITY;
-                long updates = 0, skipped = 0, tokens = 0;
-                double seconds = 0;
-                Path bestFile = out.resolve("best-adapter.gguf");
-                for (int si = 0; si < recipe.stages().size(); si++) {
-                    Recipe.Stage stage = recipe.stages().get(si);
-                    Dataset ds = Dataset.load(recipe, stage, tok, encoder, recipe.model());
-                    List<Batch> epoch0 = ds.epoch(0);
-                    if (epoch0.isEmpty()) throw new FabricException("stage " + stage.name() + ": no training examples");
-                    int acc = recipe.train().accumulate();
-                    long perEpoch = (epoch0.size() + acc - 1) / acc;
-                    long steps = stage.steps() != null ? stage.steps() : (long) Math.ceil(stage.epochs() * perEpoch);
-                    LrSchedule schedule = new LrSchedule(LrSchedule.Kind.valueOf(stage.schedule().name()), stage.lr(),
-                            (int) recipe.train().warmupSteps(steps), (int) steps);
-                    Trainer<TrainingSession.Batch> trainer = new Trainer<>(stepModel, new Epochs(ds),
-                            new Trainer.Config(steps, acc, schedule, recipe.train().gradClip(),
-                                    new AdamW.Config(0.9, 0.999, 1e-8, recipe.train().weightDecay()), 5, recipe.seed() + si));
-                    Checkpoints ckpt = new Checkpoints(out.resolve("checkpoints").resolve("stage-" + si),
-                            recipe.checkpoint().keep(), recipe.hash());
-                    Path latest = options.resume() ? Checkpoints.latest(out.resolve("checkpoints").resolve("stage-" + si)) : null;
-                    if (latest != null) {
-                        ckpt.restore(latest, trainer);
-                        options.log().println("resumed stage " + stage.name() + " from " + latest);
-                    }
-                    if (si == 0 && trainer.updates() == 0) {
-                        first = validLoss(session, ds);
-                        best = first;
-                        options.log().printf("stage %s: %d steps; validation loss before training %.4f%n",
-                                stage.name(), steps, first);
-                    }
-                    int evalEvery = recipe.eval().every(), ckptEvery = recipe.checkpoint().every();
-                    while (trainer.updates() < steps) {
-                        StepRecord r = trainer.step();
-                        metrics.write(r);
-                        options.progress().accept(r);
-                        if (r.tokensPerSecond() > 0) {
-                            tokens += r.tokens();
-                            seconds += r.tokens() / r.tokensPerSecond();
+                    double first = Double.NaN, best = Double.POSITIVE_INFINITY;
+                    long updates = 0, skipped = 0, tokens = 0;
+                    double seconds = 0;
+                    Path bestFile = out.resolve("best-adapter.gguf");
+                    for (int si = 0; si < recipe.stages().size(); si++) {
+                        Recipe.Stage stage = recipe.stages().get(si);
+                        Dataset ds = Dataset.load(recipe, stage, tok, encoder, recipe.model());
+                        List<Batch> epoch0 = ds.epoch(0);
+                        if (epoch0.isEmpty()) throw new FabricException("stage " + stage.name() + ": no training examples");
+                        int acc = recipe.train().accumulate();
+                        long perEpoch = (epoch0.size() + acc - 1) / acc;
+                        long steps = stage.steps() != null ? stage.steps() : (long) Math.ceil(stage.epochs() * perEpoch);
+                        LrSchedule schedule = new LrSchedule(LrSchedule.Kind.valueOf(stage.schedule().name()), stage.lr(),
+                                (int) recipe.train().warmupSteps(steps), (int) steps);
+                        Trainer<TrainingSession.Batch> trainer = new Trainer<>(stepModel, new Epochs(ds),
+                                new Trainer.Config(steps, acc, schedule, recipe.train().gradClip(),
+                                        new AdamW.Config(0.9, 0.999, 1e-8, recipe.train().weightDecay()), 5, recipe.seed() + si));
+                        Checkpoints ckpt = new Checkpoints(out.resolve("checkpoints").resolve("stage-" + si),
+                                recipe.checkpoint().keep(), recipe.hash());
+                        Path latest = options.resume() ? Checkpoints.latest(out.resolve("checkpoints").resolve("stage-" + si)) : null;
+                        if (latest != null) {
+                            ckpt.restore(latest, trainer);
+                            options.log().println("resumed stage " + stage.name() + " from " + latest);
                         }
-                        boolean last = trainer.updates() == steps;
-                        if (evalEvery > 0 && (trainer.updates() % evalEvery == 0 || last) && !r.skipped()) {
-                            double v = validLoss(session, ds);
-                            options.log().printf("step %d: validation loss %.4f%n", trainer.updates(), v);
-                            if (v < best) {
-                                best = v;
-                                writeAdapter(session, lora, bestFile, arch);
+                        if (si == 0 && trainer.updates() == 0) {
+                            first = validLoss(session, ds);
+                            best = first;
+                            options.log().printf("stage %s: %d steps; validation loss before training %.4f%n",
+                                    stage.name(), steps, first);
+                        }
+                        int evalEvery = recipe.eval().every(), ckptEvery = recipe.checkpoint().every();
+                        while (trainer.updates() < steps) {
+                            StepRecord r = trainer.step();
+                            metrics.write(r);
+                            options.progress().accept(r);
+                            if (r.tokensPerSecond() > 0) {
+                                tokens += r.tokens();
+                                seconds += r.tokens() / r.tokensPerSecond();
                             }
+                            boolean last = trainer.updates() == steps;
+                            if (evalEvery > 0 && (trainer.updates() % evalEvery == 0 || last) && !r.skipped()) {
+                                double v = validLoss(session, ds);
+                                options.log().printf("step %d: validation loss %.4f%n", trainer.updates(), v);
+                                if (v < best) {
+                                    best = v;
+                                    writeAdapter(session, lora, bestFile, arch);
+                                }
+                            }
+                            if (ckptEvery > 0 && (trainer.updates() % ckptEvery == 0 || last)) ckpt.save(trainer, null);
                         }
-                        if (ckptEvery > 0 && (trainer.updates() % ckptEvery == 0 || last)) ckpt.save(trainer, null);
+                        updates += trainer.updates();
+                        skipped += trainer.skipped();
                     }
-                    updates += trainer.updates();
-                    skipped += trainer.skipped();
+                    Path adapter = out.resolve("adapter.gguf");
+                    writeAdapter(session, lora, adapter, arch);
+                    if (!Files.exists(bestFile)) writeAdapter(session, lora, bestFile, arch);
+                    Path peft = out.resolve("peft");
+                    PeftAdapter.write(peft, lora, base);
+                    List<ExactMatch.Answer> answers = recipe.eval().questions() == null ? List.of()
+                            : ExactMatch.run(model, bestFile, recipe.eval().questions(), template, 48);
+                    return new Result(adapter, bestFile, peft, first, best, updates, skipped,
+                            seconds > 0 ? tokens / seconds : 0, answers);
                 }
-                Path adapter = out.resolve("adapter.gguf");
-                writeAdapter(session, lora, adapter, arch);
-                if (!Files.exists(bestFile)) writeAdapter(session, lora, bestFile, arch);
-                Path peft = out.resolve("peft");
-                PeftAdapter.write(peft, lora, base);
-                List<ExactMatch.Answer> answers = recipe.eval().questions() == null ? List.of()
-                        : ExactMatch.run(model, bestFile, recipe.eval().questions(), template, 48);
-                return new Result(adapter, bestFile, peft, first, best, updates, skipped,
-                        seconds > 0 ? tokens / seconds : 0, answers);
             }
         }
+    }
+
+    /** The step's memory plan for this recipe (the model opened, LoRA pairs of zeros), for --dry-run. */
+    public String describePlan() throws IOException {
+        try (Model model = Model.open(recipe.model(), backend)) {
+            Recipe.Lora l = recipe.lora();
+            LoraConfig lc = new LoraConfig(l.rank(), l.alpha(), l.dropout(), l.rslora(),
+                    LoraRole.parse(l.targets(), "lora.targets"), recipe.seed());
+            List<TrainingSession.LoraTarget> pairs = new ArrayList<>();
+            for (LoraTarget t : LoraTarget.select(model.file().tensors(), lc.roles(), recipe.model().toString()))
+                pairs.add(new TrainingSession.LoraTarget(t.base(), l.rank(), (float) lc.scale(), 0f, null, null));
+            try (TrainingSession session = TrainingSession.lora(model.config(), model.weights(), backend, pairs,
+                    new TrainingSession.Options(recipe.train().checkpointing(), 64, recipe.seed()))) {
+                MemoryPlan plan = session.plan(recipe.train().batch(), recipe.train().context(), 1);
+                long budget = budget();
+                return plan + String.format("; budget %.0f MiB%s", budget / 1048576.0,
+                        plan.peak() > budget ? " (OVER: the run would be refused)" : "");
+            }
+        }
+    }
+
+    /** The memory a run may plan for: {@code memory} from the recipe, else physical RAM less 10% (and 1 GiB). */
+    long budget() {
+        if (recipe.memoryBytes() != null) return recipe.memoryBytes();
+        long ram = physicalMemory();
+        return ram <= 0 ? Long.MAX_VALUE : Math.max(ram - ram / 10 - (1L << 30), ram / 2);
+    }
+
+    static long physicalMemory() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) return os.getTotalMemorySize();
+        return -1;
+    }
+
+    /**
+     * Refuses, before any step, a plan over the budget: with the numbers, and the plans of the changes that
+     * shrink it (a smaller micro-batch or context; gradient checkpointing when it is off).
+     */
+    private void checkBudget(MemoryPlan plan, TrainingSession session) {
+        long budget = budget();
+        if (plan.peak() <= budget) return;
+        Recipe.Train t = recipe.train();
+        StringBuilder fits = new StringBuilder();
+        if (t.batch() > 1) {
+            long p = session.plan(t.batch() / 2, t.context(), 1).peak();
+            fits.append(String.format("%n  train.batch %d (accumulate x2 keeps the step): %.0f MiB%s", t.batch() / 2,
+                    p / 1048576.0, p <= budget ? " (fits)" : ""));
+        }
+        if (t.context() > 16) {
+            long p = session.plan(t.batch(), t.context() / 2, 1).peak();
+            fits.append(String.format("%n  train.context %d: %.0f MiB%s", t.context() / 2, p / 1048576.0,
+                    p <= budget ? " (fits)" : ""));
+        }
+        if (!t.checkpointing())
+            fits.append("\n  train.checkpointing: true (keeps only each layer's input for the backward)");
+        throw new FabricException(String.format("%s: the training step needs about %.0f MiB (%s) but the memory"
+                        + " budget is %.0f MiB (%s); nothing was trained. Smaller plans:%s", recipe.file(),
+                plan.peak() / 1048576.0, plan, budget / 1048576.0,
+                recipe.memoryBytes() != null ? "memory in the recipe" : "physical RAM less a margin; set memory to change it",
+                fits), FabricException.EXIT_INPUT, null);
     }
 
     /** Mean loss per target token over the validation batches (gradients computed and discarded). */

@@ -76,6 +76,19 @@ class TuneRunTest {
     }
 
     @Test
+    void aPlanOverTheMemoryBudget_isRefusedBeforeAnyStep() throws Exception {
+        Recipe r = recipe("tight", "memory=1MiB");
+        try (CpuBackend be = new CpuBackend(2)) {
+            var e = assertThrows(dev.fabric.FabricException.class,
+                    () -> new TuneRun(r, be, new TuneRun.Options(false, QUIET, s -> {})).run());
+            assertEquals(dev.fabric.FabricException.EXIT_INPUT, e.exitCode());
+            assertTrue(e.getMessage().contains("budget is 1 MiB") && e.getMessage().contains("train.batch 2"), e.getMessage());
+        }
+        assertTrue(!Files.exists(r.output().resolve("adapter.gguf")));
+        assertTrue(!Files.exists(r.output().resolve("metrics.jsonl")));
+    }
+
+    @Test
     void resumeAfterAnInterruption_endsWithTheBytesOfAnUninterruptedRun() throws Exception {
         Recipe whole = recipe("whole");
         Recipe cut = recipe("cut");
