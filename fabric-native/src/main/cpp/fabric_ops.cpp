@@ -222,13 +222,16 @@ void parallel_for(int64_t n, int64_t grain, int threads, F&& body) {
 // Elementwise grain: large enough that a task is worth a wake-up.
 constexpr int64_t kGrain = 1 << 14;
 
-// Kernel variants, best last: chosen from the CPU's features, capped by fabric_ops_set_variant (tests).
+// Kernel variants, best last: chosen from the CPU's features, held under a process-wide ceiling
+// (fabric_ops_set_variant_ceiling: FABRIC_CPU_VARIANT / --cpu-variant) and capped by fabric_ops_set_variant (tests).
 enum { V_GENERIC = 0, V_AVX2 = 1, V_AVX512 = 2 };
 constexpr int V_NEON = 1;  // on AArch64 the one SIMD level (NEON is part of the base architecture)
 int g_variant_cap = V_AVX512;
+int g_variant_ceiling = V_AVX512;
 int g_attention_rowwise = 0;  // fabric_ops_set_attention_rowwise
 
-int cpu_best_variant() {
+// What this CPU runs, before any ceiling.
+int cpu_variant() {
 #if FABRIC_X86
     static const int best = [] {
         __builtin_cpu_init();
@@ -245,6 +248,9 @@ int cpu_best_variant() {
     return V_GENERIC;
 #endif
 }
+
+// The best variant this process may run: the CPU's, under the ceiling.
+int cpu_best_variant() { return std::min(cpu_variant(), g_variant_ceiling); }
 
 inline int variant() { return std::min(cpu_best_variant(), g_variant_cap); }
 #if FABRIC_X86
@@ -311,10 +317,15 @@ bool is_dequant_only(int32_t type) {
     return false;
 }
 
+// The dequantizers compiled into this library follow the ops' variant (every build gives the same floats).
+void sync_dequant_isa() {
+    const int v = variant();
+    fabric_quant_set_isa(v == V_AVX512 ? (FABRIC_ISA_AVX2 | FABRIC_ISA_AVX512) : v == V_AVX2 ? FABRIC_ISA_AVX2 : 0);
+}
+
 fq::DequantFn dequant_for(int32_t type) {
     static const bool isa_set = [] {
-        const int v = cpu_best_variant();
-        fabric_quant_set_isa(v == V_AVX512 ? (FABRIC_ISA_AVX2 | FABRIC_ISA_AVX512) : v == V_AVX2 ? FABRIC_ISA_AVX2 : 0);
+        sync_dequant_isa();
         return true;
     }();
     (void)isa_set;
@@ -1512,6 +1523,13 @@ int32_t fabric_ops_set_attention_rowwise(int32_t on) {
 
 int32_t fabric_ops_set_variant(int32_t cap) {
     g_variant_cap = std::max<int32_t>(V_GENERIC, std::min<int32_t>(cap, V_AVX512));
+    sync_dequant_isa();
+    return variant();
+}
+
+int32_t fabric_ops_set_variant_ceiling(int32_t ceiling) {
+    g_variant_ceiling = std::max<int32_t>(V_GENERIC, std::min<int32_t>(ceiling, V_AVX512));
+    sync_dequant_isa();
     return variant();
 }
 
