@@ -98,8 +98,9 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
 void fabric_op_softmax(const float* x, int64_t rows, int64_t n, float* y, int32_t threads);
 
 // y = silu(gate) * up, elementwise over `rows` rows of n values (silu(g) = g / (1 + e^-g)). On AVX-512 the
-// exponential is ggml's vector approximation for each full group of 16 in a row, libm's expf for the rest,
-// as in llama.cpp's build for that CPU; the row length matters only for that split.
+// exponential is ggml's vector approximation for each full group of 16 in a row, on AVX2 its 8-lane form (which
+// rounds differently) for each group of 8, libm's expf for the rest, as in llama.cpp's build for that CPU; the
+// row length matters only for that split.
 void fabric_op_swiglu(const float* gate, const float* up, int64_t rows, int64_t n, float* y, int32_t threads);
 
 // y[r, :] = a[r, :] + b[r % b_rows, :] for `rows` rows of n elements (b broadcasts over rows).
