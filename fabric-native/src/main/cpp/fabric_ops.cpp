@@ -236,13 +236,16 @@ void parallel_for(int64_t n, int64_t grain, int threads, F&& body) {
 // Elementwise grain: large enough that a task is worth a wake-up.
 constexpr int64_t kGrain = 1 << 14;
 
-// Kernel variants, best last: chosen from the CPU's features, capped by fabric_ops_set_variant (tests).
+// Kernel variants, best last: chosen from the CPU's features, held under a process-wide ceiling
+// (fabric_ops_set_variant_ceiling: FABRIC_CPU_VARIANT / --cpu-variant) and capped by fabric_ops_set_variant (tests).
 enum { V_GENERIC = 0, V_AVX2 = 1, V_AVX512 = 2 };
 constexpr int V_NEON = 1;  // on AArch64 the one SIMD level (NEON is part of the base architecture)
 int g_variant_cap = V_AVX512;
+int g_variant_ceiling = V_AVX512;
 int g_attention_rowwise = 0;  // fabric_ops_set_attention_rowwise
 
-int cpu_best_variant() {
+// What this CPU runs, before any ceiling.
+int cpu_variant() {
 #if FABRIC_X86
     static const int best = [] {
         __builtin_cpu_init();
@@ -259,6 +262,9 @@ int cpu_best_variant() {
     return V_GENERIC;
 #endif
 }
+
+// The best variant this process may run: the CPU's, under the ceiling.
+int cpu_best_variant() { return std::min(cpu_variant(), g_variant_ceiling); }
 
 inline int variant() { return std::min(cpu_best_variant(), g_variant_cap); }
 #if FABRIC_X86
@@ -325,10 +331,15 @@ bool is_dequant_only(int32_t type) {
     return false;
 }
 
+// The dequantizers compiled into this library follow the ops' variant (every build gives the same floats).
+void sync_dequant_isa() {
+    const int v = variant();
+    fabric_quant_set_isa(v == V_AVX512 ? (FABRIC_ISA_AVX2 | FABRIC_ISA_AVX512) : v == V_AVX2 ? FABRIC_ISA_AVX2 : 0);
+}
+
 fq::DequantFn dequant_for(int32_t type) {
     static const bool isa_set = [] {
-        const int v = cpu_best_variant();
-        fabric_quant_set_isa(v == V_AVX512 ? (FABRIC_ISA_AVX2 | FABRIC_ISA_AVX512) : v == V_AVX2 ? FABRIC_ISA_AVX2 : 0);
+        sync_dequant_isa();
         return true;
     }();
     (void)isa_set;
@@ -1289,6 +1300,186 @@ void tile_avx2(const void* xv, int64_t ldx, const void* wv, int64_t ldw, int64_t
     table[rx - 1][cw - 1]((const typename VX::T*)xv, ldx, (const typename VW::T*)wv, ldw, k, y, ldy);
 }
 
+// The dense GEMM of prompt processing on AVX2: RX x rows (F32 values) by CW weight rows per register tile, up
+// to 4 x 3 (12 accumulators, 3 weight vectors and x from memory: all 16 registers), the tile shape of llama.cpp's
+// AVX2 tinyBLAS. Each output keeps one 8-lane accumulator fed in increasing k and ends in hsum_avx2, as
+// tile_avx2_fixed and tinyBLAS sum, so results do not depend on the tiling. k runs in blocks (x tile in L1 while
+// the weight rows stream past); between blocks the accumulators wait in `park`, which changes no bits.
+constexpr int kGemmRows2 = 4, kGemmCols2 = 3;
+
+template <class VW, int RX, int CW>
+void gemm_tile_avx2(const float* x, int64_t ldx, const typename VW::T* w, int64_t ldw, int64_t k0, int64_t k1,
+                    bool first, bool final, float* park, float* y, int64_t ldy) {
+    __m256 acc[RX][CW];
+#pragma GCC unroll 4
+    for (int r = 0; r < RX; r++)
+#pragma GCC unroll 3
+        for (int c = 0; c < CW; c++) acc[r][c] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(park + 8 * (r * CW + c));
+    for (int64_t i = k0; i < k1; i += 8) {
+        __m256 wv[CW];
+#pragma GCC unroll 3
+        for (int c = 0; c < CW; c++) wv[c] = VW::load(w + c * ldw + i);
+#pragma GCC unroll 4
+        for (int r = 0; r < RX; r++) {
+            const __m256 xv = _mm256_loadu_ps(x + r * ldx + i);
+#pragma GCC unroll 3
+            for (int c = 0; c < CW; c++) acc[r][c] = _mm256_fmadd_ps(xv, wv[c], acc[r][c]);
+        }
+    }
+    if (!final) {
+#pragma GCC unroll 4
+        for (int r = 0; r < RX; r++)
+#pragma GCC unroll 3
+            for (int c = 0; c < CW; c++) _mm256_storeu_ps(park + 8 * (r * CW + c), acc[r][c]);
+        return;
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < RX; r++)
+#pragma GCC unroll 3
+        for (int c = 0; c < CW; c++) y[r * ldy + c] = hsum_avx2(acc[r][c]);
+}
+
+// y[m, n] (m >= 2, k % 8 == 0) for one task: x rows [x0, x1) by weight rows [w0, w1); a last column tile of 1
+// or 2 weight rows where (w1 - w0) % 3 != 0.
+template <class VW>
+void gemm_block_avx2(const float* x, const typename VW::T* w, int64_t k, int64_t n, int64_t x0, int64_t x1,
+                     int64_t w0, int64_t w1, float* y) {
+    typedef void (*Tile)(const float*, int64_t, const typename VW::T*, int64_t, int64_t, int64_t, bool, bool, float*,
+                         float*, int64_t);
+#define FABRIC_T(R) {gemm_tile_avx2<VW, R, 1>, gemm_tile_avx2<VW, R, 2>, gemm_tile_avx2<VW, R, 3>}
+    static const Tile tiles[kGemmRows2][kGemmCols2] = {FABRIC_T(1), FABRIC_T(2), FABRIC_T(3), FABRIC_T(4)};
+#undef FABRIC_T
+    constexpr int64_t kc = 512;  // k block: 4 x rows of it are 8 KiB, a quarter of L1
+    const int64_t n_ct = (w1 - w0 + kGemmCols2 - 1) / kGemmCols2;
+    constexpr int64_t tile_floats = kGemmRows2 * kGemmCols2 * 8;
+    static thread_local std::vector<float> park;
+    if (k > kc && (int64_t)park.size() < n_ct * tile_floats) park.resize((size_t)(n_ct * tile_floats));
+    for (int64_t r = x0; r < x1; r += kGemmRows2) {
+        const int rx = (int)std::min<int64_t>(kGemmRows2, x1 - r);
+        for (int64_t kb = 0; kb < k; kb += kc) {
+            const int64_t ke = std::min(k, kb + kc);
+            for (int64_t ct = 0; ct < n_ct; ct++) {
+                const int64_t c = w0 + kGemmCols2 * ct;
+                const int cw = (int)std::min<int64_t>(kGemmCols2, w1 - c);
+                tiles[rx - 1][cw - 1](x + r * k, k, w + c * k, k, kb, ke, kb == 0, ke == k,
+                                      k > kc ? park.data() + ct * tile_floats : nullptr, y + r * n + c, n);
+            }
+        }
+    }
+}
+
+template <class VW>
+void gemm_block_avx2_v(const float* x, const void* w, int64_t k, int64_t n, int64_t x0, int64_t x1, int64_t w0,
+                       int64_t w1, float* y) {
+    gemm_block_avx2<VW>(x, (const typename VW::T*)w, k, n, x0, x1, w0, w1, y);
+}
+
+// One x row against 8 weight rows (generation), prefetching the next eight rows as row8_avx512 does; each output
+// keeps its own accumulator and reduction, so results match tile_avx2_fixed's.
+template <class VW>
+void row8_avx2(const float* x, const void* wp, int64_t ldw, int64_t k, float* y) {
+    const typename VW::T* w = (const typename VW::T*)wp;
+    __m256 acc[8];
+    for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + i);
+        if ((i * (int64_t)sizeof(typename VW::T)) % 64 == 0)
+            for (int c = 0; c < 8; c++) _mm_prefetch((const char*)(w + (c + 8) * ldw + i), _MM_HINT_T0);
+        for (int c = 0; c < 8; c++) acc[c] = _mm256_fmadd_ps(xv, VW::load(w + c * ldw + i), acc[c]);
+    }
+    for (int c = 0; c < 8; c++) {
+        float t = hsum_avx2(acc[c]);
+        for (int64_t j = i; j < k; j++) t += x[j] * VW::get(w + c * ldw, j);
+        y[c] = t;
+    }
+}
+
+// e^x for 8 lanes as ggml's AVX2 build computes it (same reduction as exp_ggml_avx512: n = round(x / ln2) by the
+// 1.5 * 2^23 shift, ln2 in two parts, a degree-5 polynomial in b), but without vscalefps: the polynomial less its
+// constant term, p, is combined with k = 2^n (built in the exponent bits) as k + p * k in one FMA, which rounds
+// differently from AVX-512's 2^n * (1 + p). Lanes with |n| > 126 (|x| > ~87, where k would not be a normal
+// float) take libm's expf instead; silu and softmax then see 0, a subnormal or inf either way.
+inline __m256 exp_ggml_avx2(__m256 x) {
+    const __m256 shift = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shift);
+    const __m256 n = _mm256_sub_ps(z, shift);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+    // z's low mantissa bits hold n; shifted into the exponent field and added to 1.0f's bits: 2^n
+    const __m256 k = _mm256_castsi256_ps(
+        _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(z), 23), _mm256_castps_si256(_mm256_set1_ps(1.0f))));
+    const __m256 b2 = _mm256_mul_ps(b, b);
+    const __m256 p = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), b2,
+                        _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+        b2, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+    const __m256 r = _mm256_fmadd_ps(p, k, k);
+    const __m256 far = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), n), _mm256_set1_ps(126.0f), _CMP_GT_OQ);
+    const int mask = _mm256_movemask_ps(far);
+    if (!mask) return r;
+    alignas(32) float xs[8], rs[8];
+    _mm256_store_ps(xs, x);
+    _mm256_store_ps(rs, r);
+    for (int l = 0; l < 8; l++)
+        if (mask & (1 << l)) rs[l] = expf(xs[l]);
+    return _mm256_load_ps(rs);
+}
+
+// y = silu(g) * u over the full groups of 8 of a row; returns how many values it wrote.
+int64_t swiglu_avx2(const float* g, const float* u, int64_t n, float* y) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 gv = _mm256_loadu_ps(g + i);
+        const __m256 e = exp_ggml_avx2(_mm256_sub_ps(_mm256_setzero_ps(), gv));
+        const __m256 silu = _mm256_div_ps(gv, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(silu, _mm256_loadu_ps(u + i)));
+    }
+    return i;
+}
+
+// NEOX rope over the full groups of 8 pairs; the roundings of rope_neox_avx512 and the scalar loop.
+int64_t rope_neox_avx2(const float* x, const float* cs, int64_t half, float* y) {
+    int64_t i = 0;
+    for (; i + 8 <= half; i += 8) {
+        const __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + half + i);
+        const __m256 c = _mm256_loadu_ps(cs + i), s = _mm256_loadu_ps(cs + half + i);
+        _mm256_storeu_ps(y + i, _mm256_fmsub_ps(x0, c, _mm256_mul_ps(x1, s)));
+        _mm256_storeu_ps(y + half + i, _mm256_fmadd_ps(x0, s, _mm256_mul_ps(x1, c)));
+    }
+    return i;
+}
+
+// Sums of squares of 4 rows at once, one row per double lane, each in the scalar loop's order (the float
+// square widened, added in increasing i): sumsq8_avx512's scheme with 4x4 transposes.
+void sumsq4_avx2(const float* x, int64_t n, double* out) {
+    __m256d sum = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m128 v[4];
+        for (int l = 0; l < 4; l++) {
+            const __m128 u = _mm_loadu_ps(x + l * n + i);
+            v[l] = _mm_mul_ps(u, u);
+        }
+        _MM_TRANSPOSE4_PS(v[0], v[1], v[2], v[3]);  // v[j] lane l = row l's element i + j
+        for (int j = 0; j < 4; j++) sum = _mm256_add_pd(sum, _mm256_cvtps_pd(v[j]));
+    }
+    _mm256_storeu_pd(out, sum);
+    for (int l = 0; l < 4; l++)
+        for (int64_t k = i; k < n; k++) out[l] += (double)(x[l * n + k] * x[l * n + k]);
+}
+
+// y = a op b elementwise over n values (op: 0 add, 1 mul)
+template <int OP>
+void binary_avx2(const float* a, const float* b, int64_t n, float* y) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 u = _mm256_loadu_ps(a + i), v = _mm256_loadu_ps(b + i);
+        _mm256_storeu_ps(y + i, OP == 0 ? _mm256_add_ps(u, v) : _mm256_mul_ps(u, v));
+    }
+    for (; i < n; i++) y[i] = OP == 0 ? a[i] + b[i] : a[i] * b[i];
+}
+
 void to_f16_avx2(const float* x, int64_t n, uint16_t* y) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -1352,6 +1543,119 @@ void f16_scale_avx2(uint16_t* acc, float s, int64_t n) {
     for (; i < n; i++) acc[i] = f32_to_f16(f16_to_f32(acc[i]) * s);
 }
 
+// F16-cache flash attention on AVX2 for L query heads of one GQA group at one position (head_dim a multiple of
+// 32, up to kFa2MaxDim): the arithmetic of the row path with the AVX2 pieces (scores in dot_f16_ggml_avx2's
+// order, libm expf in the online-softmax recurrence, V sums rounded to F16 after every update as f16_fma_avx2 and
+// f16_scale_avx2 do, a rescale by exactly 1 skipped since the sums hold F16 values), in three passes as
+// fa16_group_avx512: all scores, the recurrence, then the V sums 32 dimensions at a time with the L heads' chains
+// side by side in registers. scratch: 3 * L * visible + L * head_dim floats, rpos: L * visible.
+constexpr int64_t kFa2MaxDim = 256;
+
+template <int L>
+void fa16_group_avx2(const uint16_t* const* qh, const uint16_t* kc, const uint16_t* vc, int64_t stride,
+                     int64_t visible, int64_t hd, float scale, float* const* o, float* scratch, int32_t* rpos) {
+    auto round16 = [](__m256 x) { return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); };
+    float* s[L];
+    float* rms[L];
+    float* acc[L];
+    for (int l = 0; l < L; l++) {
+        s[l] = scratch + (int64_t)l * 3 * visible;
+        rms[l] = s[l] + visible;
+        acc[l] = scratch + (int64_t)L * 3 * visible + (int64_t)l * hd;
+    }
+    // pass 1: scores; per 32-element block four 8-lane FMA accumulators, then (a0+a2)+(a1+a3), the halves,
+    // two horizontal adds (dot_f16_ggml_avx2)
+    alignas(32) float q[L][kFa2MaxDim];
+    for (int l = 0; l < L; l++)
+        for (int64_t i = 0; i < hd; i += 8) _mm256_store_ps(q[l] + i, V8F16::load(qh[l] + i));
+    for (int64_t j = 0; j < visible; j++) {
+        const uint16_t* kj = kc + j * stride;
+        __m256 a[L][4];
+        for (int l = 0; l < L; l++)
+            for (int v = 0; v < 4; v++) a[l][v] = _mm256_setzero_ps();
+        for (int64_t i = 0; i < hd; i += 32)
+            for (int v = 0; v < 4; v++) {
+                const __m256 kv = V8F16::load(kj + i + 8 * v);
+                for (int l = 0; l < L; l++) a[l][v] = _mm256_fmadd_ps(_mm256_load_ps(q[l] + i + 8 * v), kv, a[l][v]);
+            }
+        for (int l = 0; l < L; l++) {
+            const __m256 r = _mm256_add_ps(_mm256_add_ps(a[l][0], a[l][2]), _mm256_add_ps(a[l][1], a[l][3]));
+            const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
+            const __m128 t1 = _mm_hadd_ps(t0, t0);
+            s[l][j] = (float)(double)_mm_cvtss_f32(_mm_hadd_ps(t1, t1)) * scale;
+        }
+    }
+    // pass 2: the recurrence of the row path; s[j] becomes the V weight, rescales are listed in rpos / rms
+    float sum[L];
+    int64_t nres[L];
+    for (int l = 0; l < L; l++) {
+        float* sl = s[l];
+        int32_t* rp = rpos + (int64_t)l * visible;
+        int64_t nr = 0;
+        float mx = -INFINITY, sm = 0.0f;
+        for (int64_t j = 0; j < visible; j++) {
+            const float sj = sl[j];
+            float m = 1.0f, vs = 1.0f;
+            if (sj > mx) {
+                m = expf(mx - sj);
+                mx = sj;
+                if (m != 1.0f) {
+                    rp[nr] = (int32_t)j;
+                    rms[l][nr++] = m;
+                }
+            } else {
+                vs = expf(sj - mx);
+            }
+            sl[j] = vs;
+            sm = fmaf(sm, m, vs);
+        }
+        sum[l] = sm;
+        nres[l] = nr;
+        for (int64_t i = 0; i < hd; i++) acc[l][i] = 0.0f;
+    }
+    // pass 3: V sums in runs of keys between rescales, 32 dimensions (4 x L accumulators) at a time
+    auto vsum = [&](int64_t j0, int64_t j1) {
+        for (int64_t i = 0; i < hd; i += 32) {
+            __m256 av[L][4];
+            for (int l = 0; l < L; l++)
+                for (int v = 0; v < 4; v++) av[l][v] = _mm256_loadu_ps(acc[l] + i + 8 * v);
+            for (int64_t j = j0; j < j1; j++) {
+                const uint16_t* vj = vc + j * stride + i;
+                __m256 vv[4];
+                for (int v = 0; v < 4; v++) vv[v] = V8F16::load(vj + 8 * v);
+                for (int l = 0; l < L; l++) {
+                    const __m256 w = _mm256_set1_ps(s[l][j]);
+                    for (int v = 0; v < 4; v++) av[l][v] = round16(_mm256_fmadd_ps(vv[v], w, av[l][v]));
+                }
+            }
+            for (int l = 0; l < L; l++)
+                for (int v = 0; v < 4; v++) _mm256_storeu_ps(acc[l] + i + 8 * v, av[l][v]);
+        }
+    };
+    int64_t cur[L];
+    for (int l = 0; l < L; l++) cur[l] = 0;
+    for (int64_t j = 0;;) {
+        int64_t next = visible;
+        for (int l = 0; l < L; l++)
+            if (cur[l] < nres[l]) next = std::min<int64_t>(next, rpos[(int64_t)l * visible + cur[l]]);
+        vsum(j, next);
+        j = next;
+        if (j >= visible) break;
+        for (int l = 0; l < L; l++)
+            if (cur[l] < nres[l] && rpos[(int64_t)l * visible + cur[l]] == j) {
+                const __m256 m = _mm256_set1_ps(rms[l][cur[l]++]);
+                for (int64_t i = 0; i < hd; i += 8)
+                    _mm256_storeu_ps(acc[l] + i, round16(_mm256_mul_ps(_mm256_loadu_ps(acc[l] + i), m)));
+            }
+        vsum(j, j + 1);
+        j++;
+    }
+    for (int l = 0; l < L; l++) {
+        const __m256 inv = _mm256_set1_ps(1.0f / sum[l]);
+        for (int64_t i = 0; i < hd; i += 8) _mm256_storeu_ps(o[l] + i, _mm256_mul_ps(_mm256_loadu_ps(acc[l] + i), inv));
+    }
+}
+
 #pragma GCC pop_options
 #endif
 
@@ -1367,6 +1671,7 @@ Fn by_dense_type(int32_t type, Fn f32, Fn f16, Fn bf16) {
 Row8Fn row8_for(int32_t type) {
 #if FABRIC_X86
     if (has_avx512()) return by_dense_type<Row8Fn>(type, row8_avx512<V16F32>, row8_avx512<V16F16>, row8_avx512<V16BF16>);
+    if (has_avx2()) return by_dense_type<Row8Fn>(type, row8_avx2<V8F32>, row8_avx2<V8F16>, row8_avx2<V8BF16>);
 #endif
     (void)type;
     return nullptr;
@@ -1526,6 +1831,13 @@ int32_t fabric_ops_set_attention_rowwise(int32_t on) {
 
 int32_t fabric_ops_set_variant(int32_t cap) {
     g_variant_cap = std::max<int32_t>(V_GENERIC, std::min<int32_t>(cap, V_AVX512));
+    sync_dequant_isa();
+    return variant();
+}
+
+int32_t fabric_ops_set_variant_ceiling(int32_t ceiling) {
+    g_variant_ceiling = std::max<int32_t>(V_GENERIC, std::min<int32_t>(ceiling, V_AVX512));
+    sync_dequant_isa();
     return variant();
 }
 
@@ -1734,6 +2046,21 @@ void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const 
         });
         return;
     }
+    if (has_avx2() && m >= 2 && k % 8 == 0) {
+        // Task = 32 x rows by 48 weight rows (96 KiB of F16 for k = 1024, kept in L2 and re-read once per 4 x rows)
+        GemmBlockFn gemm = by_dense_type<GemmBlockFn>(wtype, gemm_block_avx2_v<V8F32>, gemm_block_avx2_v<V8F16>,
+                                                      gemm_block_avx2_v<V8BF16>);
+        const int64_t gxb = 8 * kGemmRows2, gwb = 16 * kGemmCols2;
+        const int64_t g_nwb = (n + gwb - 1) / gwb, g_nxb = (m + gxb - 1) / gxb;
+        parallel_for(g_nwb * g_nxb, 1, threads, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; t++) {
+                const int64_t w0 = (t % g_nwb) * gwb, w1 = std::min(n, w0 + gwb);
+                const int64_t x0 = (t / g_nwb) * gxb, x1 = std::min(m, x0 + gxb);
+                gemm((const float*)xd, w, k, n, x0, x1, w0, w1, y);
+            }
+        });
+        return;
+    }
 #endif
     struct Ctx {
         TileFn tile;
@@ -1774,6 +2101,11 @@ void fabric_op_rms_norm(const float* x, int64_t rows, int64_t n, float eps, floa
             // 8 rows' sums at a time
             if (r1 - r0 == 8 && has_avx512()) {
                 sumsq8_avx512(x + r0 * n, n, sums);
+                have = true;
+            }
+            if (r1 - r0 == 8 && has_avx2()) {
+                sumsq4_avx2(x + r0 * n, n, sums);
+                sumsq4_avx2(x + (r0 + 4) * n, n, sums + 4);
                 have = true;
             }
 #endif
@@ -1833,6 +2165,7 @@ void fabric_op_rope(const float* x, int64_t n_tokens, int64_t n_head, int64_t he
                 int64_t i = 0;
 #if FABRIC_X86
                 if (mode == FABRIC_ROPE_NEOX && has_avx512()) i = rope_neox_avx512(xh, cs, half, yh);
+                if (mode == FABRIC_ROPE_NEOX && has_avx2()) i = rope_neox_avx2(xh, cs, half, yh);
 #endif
                 for (; i < half; i++) {
                     const int64_t i0 = mode == FABRIC_ROPE_NEOX ? i : 2 * i;
@@ -1880,6 +2213,38 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
                 }
                 fa16_group_for(head_dim, lanes)(qh, (const uint16_t*)k + g * head_dim, (const uint16_t*)v + g * head_dim,
                                                 kv_stride, visible, head_dim, scale, o, scratch.data(), rpos.data());
+            }
+        });
+        return;
+    }
+    if (kv_type == FABRIC_TYPE_F16 && has_avx2() && head_dim % 32 == 0 && head_dim <= kFa2MaxDim &&
+        !g_attention_rowwise) {
+        // as the AVX-512 kernel: one task = up to kFaLanes heads of a KV group at one query position, the last
+        // positions first
+        const int64_t packs = (group + kFaLanes - 1) / kFaLanes, per_row = n_head_kv * packs;
+        parallel_for(n_q * per_row, 1, threads, [&](int64_t b, int64_t e) {
+            static thread_local std::vector<float> scratch;
+            static thread_local std::vector<uint16_t> qbuf;
+            static thread_local std::vector<int32_t> rpos;
+            const int64_t need = kFaLanes * (3 * n_kv + head_dim);
+            if ((int64_t)scratch.size() < need) scratch.resize((size_t)need);
+            if ((int64_t)rpos.size() < kFaLanes * n_kv) rpos.resize((size_t)(kFaLanes * n_kv));
+            if ((int64_t)qbuf.size() < kFaLanes * head_dim) qbuf.resize((size_t)(kFaLanes * head_dim));
+            for (int64_t task = b; task < e; task++) {
+                const int64_t i = n_q - 1 - task / per_row, g = (task % per_row) / packs;
+                const int64_t h0 = g * group + (task % packs) * kFaLanes;
+                const int lanes = (int)std::min<int64_t>(kFaLanes, g * group + group - h0);
+                const int64_t visible = std::min(n_kv, q_pos0 + i + 1);
+                const uint16_t* qh[kFaLanes];
+                float* o[kFaLanes];
+                for (int l = 0; l < lanes; l++) {
+                    to_f16(q + (i * n_head + h0 + l) * head_dim, head_dim, qbuf.data() + l * head_dim);
+                    qh[l] = qbuf.data() + l * head_dim;
+                    o[l] = out + (i * n_head + h0 + l) * head_dim;
+                }
+                (lanes == 1 ? fa16_group_avx2<1> : fa16_group_avx2<kFaLanes>)(
+                    qh, (const uint16_t*)k + g * head_dim, (const uint16_t*)v + g * head_dim, kv_stride, visible,
+                    head_dim, scale, o, scratch.data(), rpos.data());
             }
         });
         return;
@@ -1975,6 +2340,7 @@ void fabric_op_swiglu(const float* gate, const float* up, int64_t rows, int64_t 
             int64_t i = 0;
 #if FABRIC_X86
             if (has_avx512()) i = swiglu_avx512(g, u, n, yr);
+            if (has_avx2()) i = swiglu_avx2(g, u, n, yr);
 #endif
             for (; i < n; i++) yr[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
         }
@@ -1991,6 +2357,10 @@ void fabric_op_add(const float* a, int64_t rows, int64_t n, const float* b, int6
                 binary_avx512<0>(a + r * n, br, n, y + r * n);
                 continue;
             }
+            if (has_avx2()) {
+                binary_avx2<0>(a + r * n, br, n, y + r * n);
+                continue;
+            }
 #endif
             for (int64_t i = 0; i < n; i++) y[r * n + i] = a[r * n + i] + br[i];
         }
@@ -2005,6 +2375,10 @@ void fabric_op_mul(const float* a, int64_t rows, int64_t n, const float* b, int6
 #if FABRIC_X86
             if (has_avx512()) {
                 binary_avx512<1>(a + r * n, br, n, y + r * n);
+                continue;
+            }
+            if (has_avx2()) {
+                binary_avx2<1>(a + r * n, br, n, y + r * n);
                 continue;
             }
 #endif

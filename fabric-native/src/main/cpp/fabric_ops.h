@@ -50,11 +50,14 @@ int64_t fabric_row_bytes(int32_t type, int64_t n);
 void* fabric_alloc(int64_t bytes);
 void fabric_free(void* p);
 
-// Kernel variants: 0 generic (portable C++), 1 AVX2+FMA+F16C, 2 AVX-512. The best this CPU supports is
-// used unless capped (tests and baselines run each available variant).
+// Kernel variants: 0 generic (portable C++), 1 AVX2+FMA+F16C (NEON on AArch64), 2 AVX-512. The best this CPU
+// supports is used unless capped (tests and baselines run each available variant).
 const char* fabric_ops_variant(void);  // name of the variant in use
 int32_t fabric_ops_best_variant(void);
 int32_t fabric_ops_set_variant(int32_t cap);  // returns the variant now in use
+// The process-wide ceiling (dev.fabric.backend.cpu.CpuVariant: FABRIC_CPU_VARIANT or --cpu-variant): the best
+// variant and every later cap stay at or below it. Returns the variant now in use.
+int32_t fabric_ops_set_variant_ceiling(int32_t ceiling);
 // 1: F16-cache attention runs one query row at a time (the plain form of the grouped kernel's arithmetic,
 // for tests that compare the two bit for bit); 0 (default): grouped. Returns the previous setting.
 int32_t fabric_ops_set_attention_rowwise(int32_t on);
@@ -95,8 +98,9 @@ void fabric_op_attention(const float* q, int64_t n_q, int64_t n_head, int64_t he
 void fabric_op_softmax(const float* x, int64_t rows, int64_t n, float* y, int32_t threads);
 
 // y = silu(gate) * up, elementwise over `rows` rows of n values (silu(g) = g / (1 + e^-g)). On AVX-512 the
-// exponential is ggml's vector approximation for each full group of 16 in a row, libm's expf for the rest,
-// as in llama.cpp's build for that CPU; the row length matters only for that split.
+// exponential is ggml's vector approximation for each full group of 16 in a row, on AVX2 its 8-lane form (which
+// rounds differently) for each group of 8, libm's expf for the rest, as in llama.cpp's build for that CPU; the
+// row length matters only for that split.
 void fabric_op_swiglu(const float* gate, const float* up, int64_t rows, int64_t n, float* y, int32_t threads);
 
 // y[r, :] = a[r, :] + b[r % b_rows, :] for `rows` rows of n elements (b broadcasts over rows).

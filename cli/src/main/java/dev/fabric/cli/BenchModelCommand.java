@@ -68,6 +68,10 @@ final class BenchModelCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed of the random weights and tokens.")
     long seed;
 
+    @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "1",
+            description = "Time each test N times and print the median and the range (default: ${DEFAULT-VALUE}).")
+    int reps;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -79,10 +83,12 @@ final class BenchModelCommand implements Callable<Integer> {
         Limits.atLeast(tg, 0, "-n");
         Limits.atLeast(layers, 0, "--layers");
         Limits.threads(threads, "--threads");
+        Limits.atLeast(reps, 1, "-r");
         PrintWriter out = spec.commandLine().getOut();
         if (writeSynth != null) return write(out);
-        out.printf("CPU features: %s | kernel variant: %s | threads: %s%n", CpuFeatures.detect().describe(),
-                CpuBackend.kernelVariant(), threads == 0 ? "all (" + Runtime.getRuntime().availableProcessors() + ")" : threads);
+        out.printf("CPU: %s | features: %s | kernel variant: %s | threads: %s%n", CpuFeatures.cpuName(),
+                CpuFeatures.detect().describe(), CpuBackend.kernelVariant(),
+                threads == 0 ? "all (" + Runtime.getRuntime().availableProcessors() + ")" : threads);
         if (synth != null) {
             DType wt;
             try {
@@ -94,8 +100,14 @@ final class BenchModelCommand implements Callable<Integer> {
             ModelConfig c = SyntheticGguf.shape(synth, layers);
             out.printf("%s (%s): random %s weights in memory; tg runs after the pp prompt%n", synth, shapeOf(c), wt);
             out.flush();
-            EngineBench.Result r = EngineBench.run(c, wt, DType.F16, threads, pp, tg, seed);
-            out.printf(Locale.ROOT, "pp%d: %10.2f t/s%ntg%d: %10.2f t/s%n", pp, r.ppTokensPerSecond(), tg, r.tgTokensPerSecond());
+            double[] ppRate = new double[reps], tgRate = new double[reps];
+            for (int i = 0; i < reps; i++) {
+                EngineBench.Result r = EngineBench.run(c, wt, DType.F16, threads, pp, tg, seed);
+                ppRate[i] = r.ppTokensPerSecond();
+                tgRate[i] = r.tgTokensPerSecond();
+            }
+            out.println(rates("pp" + pp, ppRate));
+            if (tg > 0) out.println(rates("tg" + tg, tgRate));
             out.flush();
             return 0;
         }
@@ -108,21 +120,24 @@ final class BenchModelCommand implements Callable<Integer> {
             int[] prompt = new int[pp];
             for (int i = 0; i < pp; i++) prompt[i] = r.nextInt(c.vocabSize());
             t.forward(new int[] {prompt[0]}, 0, true); // warm-up: threads, page faults
-            long t0 = System.nanoTime();
-            t.forward(prompt, 0, true);
-            double ppS = (System.nanoTime() - t0) / 1e9;
-            out.printf(Locale.ROOT, "pp%d: %10.2f t/s%n", pp, pp / ppS);
-            out.flush();
-            if (tg > 0) {
-                int tok = prompt[0];
-                long t1 = System.nanoTime();
-                for (int i = 0; i < tg; i++) {
-                    float[] logits = t.forward(new int[] {tok}, i, true);
-                    tok = dev.fabric.sample.Sampler.argmax(logits, 0, c.vocabSize());
+            // as llama-bench: each repetition runs pp from an empty cache, then tg from an empty cache
+            double[] ppRate = new double[reps], tgRate = new double[reps];
+            for (int rep = 0; rep < reps; rep++) {
+                long t0 = System.nanoTime();
+                t.forward(prompt, 0, true);
+                ppRate[rep] = pp / ((System.nanoTime() - t0) / 1e9);
+                if (tg > 0) {
+                    int tok = prompt[0];
+                    long t1 = System.nanoTime();
+                    for (int i = 0; i < tg; i++) {
+                        float[] logits = t.forward(new int[] {tok}, i, true);
+                        tok = dev.fabric.sample.Sampler.argmax(logits, 0, c.vocabSize());
+                    }
+                    tgRate[rep] = tg / ((System.nanoTime() - t1) / 1e9);
                 }
-                double tgS = (System.nanoTime() - t1) / 1e9;
-                out.printf(Locale.ROOT, "tg%d: %10.2f t/s%n", tg, tg / tgS);
             }
+            out.println(rates("pp" + pp, ppRate));
+            if (tg > 0) out.println(rates("tg" + tg, tgRate));
             out.flush();
         }
         return 0;
@@ -152,6 +167,17 @@ final class BenchModelCommand implements Callable<Integer> {
                 writeSynth, writeSynth, pp, tg);
         out.flush();
         return 0;
+    }
+
+    /** "pp512:  50.12 t/s" for one run; with repetitions the median, the range and the count. */
+    static String rates(String test, double[] rates) {
+        double[] s = rates.clone();
+        java.util.Arrays.sort(s);
+        int n = s.length;
+        double median = n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+        if (n == 1) return String.format(Locale.ROOT, "%s: %10.2f t/s", test, median);
+        return String.format(Locale.ROOT, "%s: %10.2f t/s median of %d (range %.2f .. %.2f, %.1f%%)", test, median, n,
+                s[0], s[n - 1], 100 * (s[n - 1] - s[0]) / median);
     }
 
     private static String shapeOf(ModelConfig c) {

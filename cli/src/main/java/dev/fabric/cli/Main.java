@@ -1,5 +1,7 @@
 package dev.fabric.cli;
 
+import dev.fabric.FabricException;
+import dev.fabric.backend.cpu.CpuVariant;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -20,6 +22,20 @@ public final class Main implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** Caps every CPU kernel of this run; applied while parsing, before any command touches the native code. */
+    @CommandLine.Option(names = "--cpu-variant", paramLabel = "VARIANT", scope = CommandLine.ScopeType.INHERIT,
+            defaultValue = "${env:" + CpuVariant.ENV + "}",
+            description = "CPU kernels to run at most: generic, avx2, avx512, neon or native (the default; also "
+                    + "set by the environment variable " + CpuVariant.ENV + ").")
+    void cpuVariant(String variant) {
+        if (variant == null || variant.isBlank()) return;
+        try {
+            CpuVariant.force(variant, variant.equals(System.getenv(CpuVariant.ENV)) ? CpuVariant.ENV : "--cpu-variant");
+        } catch (FabricException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
 
     @Override
     public void run() {

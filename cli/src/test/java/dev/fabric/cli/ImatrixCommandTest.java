@@ -12,6 +12,7 @@ import dev.fabric.quant.pipeline.QuantizeListener;
 import dev.fabric.quant.pipeline.QuantizePipeline;
 import dev.fabric.quant.pipeline.QuantizeRequest;
 import dev.fabric.quant.preset.Preset;
+import dev.fabric.testing.RefParity;
 import dev.fabric.testing.SharedRef;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code fabric imatrix} against llama-imatrix's files for the same model, text and settings (shared/ref/imatrix).
  * Our forward pass follows the arithmetic of llama.cpp's CPU build for this kind of machine (x86 with AVX-512),
  * so the statistics are bit for bit the reference's: every sum of squares and count, and the Q4_K_M bytes that
- * our quantizer makes from our file equal those it makes from llama-imatrix's. On other CPUs llama.cpp's own
- * results differ in the last bits (other SIMD widths sum in other orders); there the check would be loose.
+ * our quantizer makes from our file equal those it makes from llama-imatrix's. Other kernel variants (as llama.cpp's
+ * own builds for other CPUs) sum in other valid orders: there the sums agree within the bounds of {@link RefParity}.
  */
 class ImatrixCommandTest {
     @TempDir
@@ -49,13 +51,15 @@ class ImatrixCommandTest {
     }
 
     /**
-     * Asserts that every tensor of {@code ours} has the reference's exact bits (on x86 with AVX-512, where the
-     * references were made; elsewhere within 1e-3 relative) and returns the largest relative difference.
+     * Asserts that every tensor of {@code ours} has the reference's exact bits (with the AVX-512 kernels, whose
+     * arithmetic made the references; elsewhere the sums within {@link RefParity#IMATRIX_WORST} relative, their
+     * median within {@link RefParity#IMATRIX_MEDIAN}) and returns the largest relative difference.
      */
     private static double compare(Path ours, Path ref) throws Exception {
         Map<String, float[]> a = raw(ours), b = raw(ref);
         assertEquals(b.keySet(), a.keySet(), "entries");
         double worst = 0;
+        List<Double> all = new ArrayList<>();
         for (var e : b.entrySet()) {
             float[] x = a.get(e.getKey()), y = e.getValue();
             assertEquals(y.length, x.length, e.getKey());
@@ -63,16 +67,24 @@ class ImatrixCommandTest {
                 assertArrayEquals(y, x, e.getKey());
                 continue;
             }
-            for (int i = 0; i < y.length; i++)
-                worst = Math.max(worst, y[i] == 0 ? Math.abs(x[i]) : Math.abs(x[i] - y[i]) / Math.abs(y[i]));
+            for (int i = 0; i < y.length; i++) {
+                double rel = y[i] == 0 ? Math.abs(x[i]) : Math.abs(x[i] - y[i]) / Math.abs(y[i]);
+                worst = Math.max(worst, rel);
+                all.add(rel);
+            }
         }
-        assertTrue(worst < 1e-3, "max relative error " + worst);
+        assertTrue(worst < RefParity.IMATRIX_WORST, "max relative error " + worst);
+        if (!all.isEmpty()) {
+            all.sort(null);
+            double median = all.get(all.size() / 2);
+            assertTrue(median < RefParity.IMATRIX_MEDIAN, "median relative error " + median);
+        }
         return worst;
     }
 
     /** Whether this CPU runs the kernels whose arithmetic matches the build that made shared/ref. */
     private static boolean exact() {
-        return "avx512".equals(dev.fabric.backend.cpu.CpuBackend.kernelVariant());
+        return RefParity.exact();
     }
 
     private Path collect(String model, String text, int ctx, int chunks, String out, String... extra) {
@@ -115,7 +127,8 @@ class ImatrixCommandTest {
         assertEquals(b.chunkCount(), a.chunkCount());
         for (String n : b.entries().keySet()) {
             float[] x = a.get(n), y = b.get(n);
-            for (int i = 0; i < y.length; i++) assertEquals(y[i], x[i], 1e-3 * Math.abs(y[i]), n + "[" + i + "]");
+            for (int i = 0; i < y.length; i++)
+                assertEquals(y[i], x[i], RefParity.IMATRIX_WORST * Math.abs(y[i]), n + "[" + i + "]");
         }
     }
 
@@ -133,6 +146,7 @@ class ImatrixCommandTest {
     }
 
     @Test
+    @Tag("parity-small")  // also run with the portable kernels (pom: parity-generic)
     void stories260K_matchesLlamaImatrix() throws Exception {
         Path ours = collect("engine/stories260K.gguf", "engine/story.txt", 64, 6, "stories.imatrix.gguf");
         double worst = compare(ours, SharedRef.require("imatrix/stories260K.imatrix.gguf"));
@@ -178,7 +192,9 @@ class ImatrixCommandTest {
         for (var e : ref.entrySet()) {
             float[] twice = c.get(e.getKey());
             for (int j = 0; j < twice.length; j++)
-                assertEquals(2 * e.getValue()[j], twice[j], 1e-4 * Math.abs(e.getValue()[j]), e.getKey()); // float sums
+                // float sums; where not exact, our half differs from the reference's as compare() allows
+                assertEquals(2 * e.getValue()[j], twice[j],
+                        (exact() ? 1e-4 : RefParity.IMATRIX_WORST) * Math.abs(e.getValue()[j]), e.getKey());
         }
         try (GgufFile g = GgufFile.open(cont)) {
             assertEquals(32, g.metadata().getInt("imatrix.chunk_count"));

@@ -1,6 +1,6 @@
 package dev.fabric.quant;
 
-import dev.fabric.backend.cpu.CpuNative;
+import dev.fabric.backend.cpu.CpuVariant;
 import dev.fabric.backend.cpu.QuantNative;
 import dev.fabric.gguf.GgmlType;
 import java.util.Random;
@@ -26,7 +26,7 @@ public final class Quantizer {
 
     static {
         QuantNative.load();
-        dequantizeVariant = QuantNative.fabric_quant_set_isa(CpuNative.fabric_cpu_features());   // as QuantNative did
+        dequantizeVariant = QuantNative.fabric_quant_set_isa(CpuVariant.isaBits());   // as QuantNative did
     }
 
     private Quantizer() {}
@@ -42,11 +42,11 @@ public final class Quantizer {
 
     /**
      * Restricts the dequantizers to the instruction sets in {@code isaBits} ({@link dev.fabric.backend.cpu.CpuFeatures}
-     * bits, masked with what this CPU has); 0 forces the scalar build. For tests and benchmarks: every build gives the
+     * bits, masked with what this CPU has and the process allows, {@link CpuVariant}); 0 forces the scalar build. For tests and benchmarks: every build gives the
      * same floats. Returns {@link #dequantizeVariant()}.
      */
     public static synchronized String useInstructionSets(int isaBits) {
-        dequantizeVariant = QuantNative.fabric_quant_set_isa(isaBits & CpuNative.fabric_cpu_features());
+        dequantizeVariant = QuantNative.fabric_quant_set_isa(isaBits & CpuVariant.isaBits());
         return dequantizeVariant();
     }
 

@@ -19,6 +19,7 @@ public final class CpuBackend implements Backend {
     /** A backend using {@code threads} threads per op (0: all cores). */
     public CpuBackend(int threads) {
         if (threads < 0) throw new IllegalArgumentException("threads " + threads);
+        CpuVariant.check();
         OpsNative.load();
         TrainNative.load();
         this.threads = threads;
@@ -32,7 +33,7 @@ public final class CpuBackend implements Backend {
         return threads;
     }
 
-    /** The native kernel variant in use ("avx512" or "generic"). */
+    /** The native kernel variant in use ("generic", "avx2", "avx512" or "neon"; see {@link CpuVariant}). */
     public static String kernelVariant() {
         OpsNative.load();
         return OpsNative.fabric_ops_variant();

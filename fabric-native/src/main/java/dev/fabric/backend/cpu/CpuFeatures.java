@@ -25,6 +25,17 @@ public record CpuFeatures(int bits) {
         return s.isEmpty() ? "none beyond the baseline" : String.join(" ", s);
     }
 
+    /** The CPU's model name (Linux: /proc/cpuinfo "model name"), else the architecture, for benchmark reports. */
+    public static String cpuName() {
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("model name") && l.contains(":"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst()
+                    .orElse(System.getProperty("os.arch"));
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return System.getProperty("os.arch");
+        }
+    }
+
     /** The kernel variant the native dispatcher picks for this CPU. */
     public String bestVariant() {
         if (has(AVX512)) return "avx512";

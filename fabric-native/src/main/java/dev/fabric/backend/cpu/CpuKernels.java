@@ -41,7 +41,7 @@ public final class CpuKernels {
 
         /** Compiled and supported by this CPU. */
         public boolean available() {
-            return (AVAILABLE & (1 << ordinal())) != 0;
+            return (AVAILABLE & (1 << ordinal())) != 0 && CpuVariant.allows(this);
         }
     }
 
@@ -60,7 +60,7 @@ public final class CpuKernels {
         this.id = variant.ordinal();
     }
 
-    /** The variants this CPU can run, generic first. */
+    /** The variants this CPU can run under the process's {@link CpuVariant}, generic first. */
     public static List<Variant> available() {
         List<Variant> out = new ArrayList<>();
         for (Variant v : Variant.values()) if (v.available()) out.add(v);
@@ -69,7 +69,7 @@ public final class CpuKernels {
 
     /** The variant {@link #auto()} runs: the widest available. */
     public static Variant best() {
-        return Variant.values()[CpuNative.fabric_variant_best()];
+        return Variant.values()[CpuVariant.kernelsVariant(CpuNative.fabric_variant_best())];
     }
 
     public static CpuKernels auto() {

@@ -16,6 +16,7 @@ import org.bytedeco.javacpp.annotation.Platform;
 public final class OpsNative {
     static {
         Loader.load();
+        fabric_ops_set_variant_ceiling(CpuVariant.level());  // FABRIC_CPU_VARIANT, if set
     }
 
     public static final int TYPE_F32 = 0, TYPE_F16 = 1, TYPE_BF16 = 30;
@@ -43,6 +44,9 @@ public final class OpsNative {
     public static native int fabric_ops_best_variant();
 
     public static native int fabric_ops_set_variant(int cap);
+
+    /** The process-wide ceiling of {@link CpuVariant}; {@link #fabric_ops_best_variant()} stays at or below it. */
+    public static native int fabric_ops_set_variant_ceiling(int ceiling);
 
     /** 1: F16-cache attention one query row at a time (tests compare it with the grouped kernel); returns the previous. */
     public static native int fabric_ops_set_attention_rowwise(int on);

@@ -19,8 +19,8 @@ import org.bytedeco.javacpp.annotation.Platform;
 public final class QuantNative {
     static {
         Loader.load();
-        // Dequantize with the best build this CPU runs (every build gives the same floats).
-        fabric_quant_set_isa(CpuNative.fabric_cpu_features());
+        // Dequantize with the best build this process may run (every build gives the same floats).
+        fabric_quant_set_isa(CpuVariant.isaBits());
     }
 
     private QuantNative() {}

@@ -429,11 +429,47 @@ class OpsTest {
     static Stream<Arguments> attentionCases() {
         List<Arguments> a = new ArrayList<>();
         // nQ, heads, kvHeads, headDim, nKv (q at the end of the cache), cache type
-        int[][] shapes = {{1, 1, 1, 1, 1}, {4, 4, 2, 16, 4}, {3, 6, 2, 13, 10}, {7, 8, 8, 40, 7}, {1, 4, 1, 64, 33}};
+        int[][] shapes = {{1, 1, 1, 1, 1}, {4, 4, 2, 16, 4}, {3, 6, 2, 13, 10}, {7, 8, 8, 40, 7}, {1, 4, 1, 64, 33},
+            {5, 8, 2, 128, 20}, {3, 4, 4, 32, 9}};
         for (int[] s : shapes)
             for (DType t : new DType[] {DType.F32, DType.F16})
                 for (int variant : available()) a.add(Arguments.of(s, t, variant));
         return a.stream();
+    }
+
+    /**
+     * The grouped F16-cache attention kernels (several heads of a GQA group per call, three passes) against the
+     * one-row path of the same variant: the same operations in the same order, so the same bits.
+     */
+    @ParameterizedTest
+    @MethodSource("variants")
+    void attention_groupedEqualsRowwise(int variant, int threads) {
+        // nQ, heads, kvHeads, headDim, nKv: groups of 1 to 4, head sizes the grouped kernels take and others
+        int[][] shapes = {{1, 1, 1, 32, 1}, {4, 4, 2, 16, 4}, {9, 16, 8, 128, 40}, {8, 3, 1, 128, 8},
+            {17, 4, 1, 64, 70}, {33, 4, 2, 128, 33}, {6, 8, 2, 96, 30}, {3, 6, 2, 13, 10}};
+        CpuBackend b = backend(variant, threads);
+        try {
+            for (int[] s : shapes) {
+                int nQ = s[0], heads = s[1], kvHeads = s[2], d = s[3], nKv = s[4], ctx = nKv + 3;
+                Random r = new Random(nQ * 131 + d);
+                Tensor qt = f32(b, random(r, nQ * heads * d, 2f), nQ, heads, d);
+                Tensor kt = typed(b, DType.F16, random(r, ctx * kvHeads * d, 1.5f), ctx, kvHeads, d);
+                Tensor vt = typed(b, DType.F16, random(r, ctx * kvHeads * d, 1f), ctx, kvHeads, d);
+                float[][] outs = new float[2][];
+                for (int rowwise = 0; rowwise < 2; rowwise++) {
+                    OpsNative.fabric_ops_set_attention_rowwise(rowwise);
+                    Tensor o = out(b, DType.F32, nQ, heads, d);
+                    b.attention(qt, kt, vt, nKv, nKv - nQ, (float) (1 / Math.sqrt(d)), o);
+                    outs[rowwise] = b.readFloats(o);
+                }
+                for (int i = 0; i < outs[0].length; i++)
+                    if (Float.floatToRawIntBits(outs[0][i]) != Float.floatToRawIntBits(outs[1][i]))
+                        fail("variant " + variant + " shape " + java.util.Arrays.toString(s) + ": out[" + i + "] is "
+                                + outs[0][i] + " grouped, " + outs[1][i] + " row by row");
+            }
+        } finally {
+            OpsNative.fabric_ops_set_attention_rowwise(0);
+        }
     }
 
     @ParameterizedTest
