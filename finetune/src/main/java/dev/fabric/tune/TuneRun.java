@@ -69,12 +69,14 @@ public final class TuneRun {
 
     public Result run() throws IOException {
         Path out = recipe.output();
-        Files.createDirectories(out);
         try (Model model = Model.open(recipe.model(), backend)) {
             var md = model.file().metadata();
             Tokenizer tok = Tokenizer.fromGguf(md);
             ChatTemplate template = Templates.forRecipe(recipe, md, tok);
             ExampleEncoder encoder = new ExampleEncoder(tok, template, Map.of());
+            // Every stage's data is read and checked before anything is written or trained.
+            List<Dataset> data = new ArrayList<>();
+            for (Recipe.Stage stage : recipe.stages()) data.add(Dataset.load(recipe, stage, tok, encoder, recipe.model()));
 
             Recipe.Lora l = recipe.lora();
             LoraConfig lc = new LoraConfig(l.rank(), l.alpha(), l.dropout(), l.rslora(),
@@ -95,6 +97,10 @@ public final class TuneRun {
                 MemoryPlan plan = session.plan(recipe.train().batch(), recipe.train().context(), 1);
                 options.log().println("memory plan: " + plan);
                 checkBudget(plan, session);
+                if (Files.exists(out) && !Files.isDirectory(out))
+                    throw new FabricException(recipe.file() + ": output " + out + " is not a folder (the adapter, "
+                            + "checkpoints and metrics go in a folder)", FabricException.EXIT_USAGE, null);
+                Files.createDirectories(out);
                 try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"))) {
 
                     double first = Double.NaN, best = Double.POSITIVE_INFINITY;
@@ -103,7 +109,7 @@ public final class TuneRun {
                     Path bestFile = out.resolve("best-adapter.gguf");
                     for (int si = 0; si < recipe.stages().size(); si++) {
                         Recipe.Stage stage = recipe.stages().get(si);
-                        Dataset ds = Dataset.load(recipe, stage, tok, encoder, recipe.model());
+                        Dataset ds = data.get(si);
                         List<Batch> epoch0 = ds.epoch(0);
                         if (epoch0.isEmpty()) throw new FabricException("stage " + stage.name() + ": no training examples");
                         int acc = recipe.train().accumulate();

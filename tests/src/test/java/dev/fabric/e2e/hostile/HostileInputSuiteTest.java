@@ -401,6 +401,55 @@ class HostileInputSuiteTest {
         finish(h);
     }
 
+    /**
+     * {@code fabric tune} on bad recipes and bad training data: each refused with the recipe's or data file's name
+     * (and line) before anything is written to the output folder.
+     */
+    @Test
+    void recipes() throws IOException {
+        Harness h = new Harness(Files.createDirectories(tmp.resolve("h-recipe")));
+        h.protect(model);
+        Path dir = Files.createDirectories(tmp.resolve("recipe"));
+        String chatRow = "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\","
+                + " \"content\": \"hello\"}]}\n";
+        Path good = Files.writeString(dir.resolve("good.jsonl"), chatRow.repeat(8));
+        Path bad = Files.writeString(dir.resolve("bad.jsonl"), chatRow + "{oops\n" + "[1, 2]\n" + "{\"messages\": 5}\n");
+        Path roles = Files.writeString(dir.resolve("roles.jsonl"),
+                "{\"messages\": [{\"role\": \"wizard\", \"content\": \"hi\"}]}\n".repeat(3));
+        Path utf8 = Files.write(dir.resolve("utf8.jsonl"), cat(chatRow, new byte[] {'{', (byte) 0xFF, '}', '\n'}));
+        String head = "model: " + model + "\n";
+        String train = "train: {steps: 2, context: 64}\n";
+        List<String[]> cases = new ArrayList<>(); // name, recipe text, culprit
+        cases.add(new String[] {"YAML syntax", head + "data: {train: [good.jsonl\n", "r-0.yaml:"});
+        cases.add(new String[] {"unknown key", head + "data: {train: good.jsonl}\nlora: {rnak: 4}\n", "lora.rnak"});
+        cases.add(new String[] {"wrong type", head + "data: {train: good.jsonl}\nlora: {rank: many}\n", "lora.rank"});
+        cases.add(new String[] {"impossible value", head + "data: {train: good.jsonl}\nlora: {rank: 0}\n", "lora.rank"});
+        cases.add(new String[] {"NaN learning rate", head + "data: {train: good.jsonl}\ntrain: {lr: .nan}\n", "train.lr"});
+        cases.add(new String[] {"missing model", "model: nowhere.gguf\ndata: {train: good.jsonl}\n", "nowhere.gguf"});
+        cases.add(new String[] {"model is a folder", "model: " + dir + "\ndata: {train: good.jsonl}\n", "model"});
+        cases.add(new String[] {"missing data", head + "data: {train: none.jsonl}\n", "none.jsonl"});
+        cases.add(new String[] {"data is /dev/zero", head + "data: {train: /dev/zero}\n", "/dev/zero"});
+        cases.add(new String[] {"malformed rows past the limit", head + "data: {train: bad.jsonl}\n" + train, "bad.jsonl:2"});
+        cases.add(new String[] {"unknown chat role", head + "data: {train: roles.jsonl}\n" + train, "wizard"});
+        cases.add(new String[] {"bad UTF-8 in data", head + "data: {train: utf8.jsonl, max_malformed: 0}\n" + train, "utf8.jsonl"});
+        cases.add(new String[] {"steps and epochs", head + "data: {train: good.jsonl}\ntrain: {steps: 2, epochs: 1}\n", "train.steps"});
+        cases.add(new String[] {"output is the model", head + "data: {train: good.jsonl}\n" + train + "output: " + model + "\n",
+            model.getFileName().toString()});
+        int i = 0;
+        for (String[] c : cases) {
+            Path r = Files.writeString(dir.resolve("r-" + (i++) + ".yaml"), c[1]);
+            h.countCase("recipe");
+            List<String> culprit = List.of(c[2]);
+            List<String> args = new ArrayList<>(List.of("tune", r.toString()));
+            if (!c[1].contains("output:")) args.addAll(List.of("--set", "output=" + OUT + "/run"));
+            Harness.Result res = h.check("recipe", c[0], FAIL, culprit, List.of(r, good), args.toArray(String[]::new));
+            if (res != null && res.rc() == 4) h.failures.add("recipe / " + c[0] + ": an I/O error (4) for a bad recipe: " + res.err().strip());
+        }
+        h.countCase("recipe");
+        h.check("recipe", "the recipe is /dev/zero", FAIL, List.of("/dev/zero"), List.of(), "tune", "/dev/zero");
+        finish(h);
+    }
+
     /** Invalid values for each command's options: each must be a usage error naming the option. */
     static List<String[]> optionCases() {
         String m = model.toString(), c = calib.toString();
