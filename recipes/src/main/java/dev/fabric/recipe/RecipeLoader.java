@@ -52,6 +52,7 @@ public final class RecipeLoader {
     public static Recipe load(Path file, List<String> sets) {
         String text;
         try {
+            if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
             // A recipe is a page of YAML: 1 MiB is far more than any needs, and bounds what /dev/zero could cost.
             text = dev.fabric.io.TextInput.read(file, 1L << 20, null);
         } catch (NoSuchFileException e) {
