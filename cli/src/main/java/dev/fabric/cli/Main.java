@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
         subcommands = {InspectCommand.class, TokenizeCommand.class, QuantizeCommand.class, ImatrixCommand.class,
             PerplexityCommand.class, GenerateCommand.class,
             BenchCommand.class,
-            TuneCommand.class, BaseModelCommand.class,
+            TuneCommand.class, BaseModelCommand.class, MergeCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Run 'fabric COMMAND --help' for a command's options and an example."})
 public final class Main implements Runnable {

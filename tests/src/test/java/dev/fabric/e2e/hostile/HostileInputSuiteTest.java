@@ -193,6 +193,20 @@ class HostileInputSuiteTest {
                     "-p", "hello", "-n", "2", "--temp", "0", "-t", "1");
             h.check("adapter", c.name(), FAIL, culprit, List.of(f), "perplexity", "-m", model.toString(), "--lora", f.toString(),
                     "-f", calib.toString(), "-c", "16", "--chunks", "2", "-t", "1");
+            h.check("adapter", c.name(), FAIL, culprit, List.of(f), "merge", "-m", model.toString(), "--lora", f.toString(),
+                    "-o", OUT + "/merged.gguf", "-t", "1");
+        }
+        String[][] merges = { // name, culprit, then the options after -m MODEL --lora LORA
+            {"merge: -o is the model", model.getFileName().toString(), "-o", model.toString()},
+            {"merge: -o is the adapter", lora.getFileName().toString(), "-o", lora.toString()},
+            {"merge: --type q4_0", "--type", "-o", OUT + "/m.gguf", "--type", "q4_0"},
+            {"merge: --lora-scale NaN", "--lora-scale", "-o", OUT + "/m.gguf", "--lora-scale", "NaN"},
+            {"merge: -t -1", "--threads", "-o", OUT + "/m.gguf", "-t", "-1"}};
+        for (String[] m : merges) {
+            h.countCase("adapter");
+            List<String> args = new ArrayList<>(List.of("merge", "-m", model.toString(), "--lora", lora.toString()));
+            args.addAll(List.of(m).subList(2, m.length));
+            h.check("adapter", m[0], FAIL, List.of(m[1]), List.of(), args.toArray(String[]::new));
         }
         for (String s : List.of("NaN", "Infinity", "-Infinity")) {
             h.countCase("adapter");
