@@ -17,7 +17,6 @@ import dev.fabric.train.StepRecord;
 import dev.fabric.train.Trainer;
 import dev.fabric.tune.GraphStepModel;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -193,14 +192,14 @@ public final class BaseModelTrainer {
 
         @Override
         public byte[] state() {
-            return ByteBuffer.allocate(8).putInt(epoch).putInt(next).array();
+            return new Position(epoch, next).bytes();
         }
 
         @Override
         public void restore(byte[] state) {
-            ByteBuffer b = ByteBuffer.wrap(state);
-            epoch = b.getInt();
-            next = b.getInt();
+            Position p = Position.of(state);
+            epoch = p.epoch();
+            next = p.next();
             shuffle();
         }
     }

@@ -12,4 +12,19 @@ public interface BatchSource<B> {
     byte[] state();
 
     void restore(byte[] state);
+
+    /** The position of a source that goes through its data epoch by epoch: the epoch and the index within it. */
+    record Position(int epoch, int next) {
+        public byte[] bytes() {
+            return java.nio.ByteBuffer.allocate(8).putInt(epoch).putInt(next).array();
+        }
+
+        public static Position of(byte[] state) {
+            if (state == null || state.length != 8)
+                throw new IllegalArgumentException("a data position is 8 bytes, this one " + (state == null ? "absent"
+                        : state.length + " bytes"));
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(state);
+            return new Position(b.getInt(), b.getInt());
+        }
+    }
 }

@@ -30,7 +30,6 @@ import dev.fabric.train.StepRecord;
 import dev.fabric.train.Trainer;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -291,14 +290,14 @@ public final class TuneRun {
 
         @Override
         public byte[] state() {
-            return ByteBuffer.allocate(8).putInt(epoch).putInt(next).array();
+            return new Position(epoch, next).bytes();
         }
 
         @Override
         public void restore(byte[] state) {
-            ByteBuffer b = ByteBuffer.wrap(state);
-            epoch = b.getInt();
-            next = b.getInt();
+            Position p = Position.of(state);
+            epoch = p.epoch();
+            next = p.next();
             batches = ds.epoch(epoch);
         }
     }
