@@ -1,7 +1,9 @@
-// Fabric training kernels (see fabric_train.h). Layout: a small thread pool with fixed task grids, the
+// Fabric training kernels (see fabric_train.h). Layout: fixed task grids on the shared pool (fabric_pool.h), the
 // weight-row reader (stored type -> F32 scratch), the GEMM micro-kernel shared by both matmul gradients, then
 // one section per op's backward.
 #include "fabric_train.h"
+
+#include "fabric_pool.h"
 
 #include "fabric_cpu.h"
 #include "fabric_quant_common.h"
@@ -26,82 +28,6 @@
 #endif
 
 namespace {
-
-// ---------------------------------------------------------------------------------------------------------
-// Thread pool. A call is a grid of n_tasks independent tasks; which thread runs a task never changes what it
-// computes (each output has one owner task), so results do not depend on the thread count.
-
-typedef void (*TaskFn)(void* ctx, int64_t task);
-
-class Pool {
-public:
-    void run(int64_t n_tasks, int threads, TaskFn fn, void* ctx) {
-        if (threads <= 0) threads = (int)std::max(1u, std::thread::hardware_concurrency());
-        if (threads <= 1 || n_tasks <= 1) {
-            for (int64_t t = 0; t < n_tasks; t++) fn(ctx, t);
-            return;
-        }
-        std::lock_guard<std::mutex> serial(call_mu_);
-        const int helpers = (int)std::min<int64_t>(threads - 1, n_tasks - 1);
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            while ((int)workers_.size() < helpers) {
-                const int id = (int)workers_.size();
-                workers_.emplace_back([this, id] { loop(id); });
-            }
-            fn_ = fn;
-            ctx_ = ctx;
-            n_tasks_ = n_tasks;
-            next_.store(0);
-            wanted_ = helpers;
-            remaining_ = helpers;
-            generation_++;
-        }
-        work_cv_.notify_all();
-        drain();
-        std::unique_lock<std::mutex> lk(mu_);
-        done_cv_.wait(lk, [this] { return remaining_ == 0; });
-    }
-
-private:
-    void drain() {
-        for (;;) {
-            const int64_t t = next_.fetch_add(1);
-            if (t >= n_tasks_) return;
-            fn_(ctx_, t);
-        }
-    }
-
-    void loop(int id) {
-        uint64_t seen = 0;
-        for (;;) {
-            std::unique_lock<std::mutex> lk(mu_);
-            work_cv_.wait(lk, [&] { return generation_ != seen; });
-            seen = generation_;
-            if (id >= wanted_) continue;
-            lk.unlock();
-            drain();
-            lk.lock();
-            if (--remaining_ == 0) done_cv_.notify_one();
-        }
-    }
-
-    std::mutex call_mu_, mu_;
-    std::condition_variable work_cv_, done_cv_;
-    std::vector<std::thread> workers_;
-    uint64_t generation_ = 0;
-    TaskFn fn_ = nullptr;
-    void* ctx_ = nullptr;
-    int64_t n_tasks_ = 0;
-    std::atomic<int64_t> next_{0};
-    int wanted_ = 0;
-    int remaining_ = 0;
-};
-
-Pool& pool() {
-    static Pool* p = new Pool();  // never destroyed: workers may outlive static destruction order
-    return *p;
-}
 
 // body(task) for task in [0, n_tasks).
 template <class F>
