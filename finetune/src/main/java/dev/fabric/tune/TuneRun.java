@@ -77,21 +77,13 @@ public final class TuneRun {
             List<Dataset> data = new ArrayList<>();
             for (Recipe.Stage stage : recipe.stages()) data.add(Dataset.load(recipe, stage, tok, encoder, recipe.model()));
 
-            Recipe.Lora l = recipe.lora();
-            LoraConfig lc = new LoraConfig(l.rank(), l.alpha(), l.dropout(), l.rslora(),
-                    LoraRole.parse(l.targets(), "lora.targets"), recipe.seed());
-            List<LoraTarget> targets = LoraTarget.select(model.file().tensors(), lc.roles(), recipe.model().toString());
-            LoraWeights lora = LoraWeights.initialise(lc, targets);
-            List<TrainingSession.LoraTarget> pairs = new ArrayList<>();
-            for (int k = 0; k < targets.size(); k++) {
-                pairs.add(new TrainingSession.LoraTarget(targets.get(k).base(), l.rank(), (float) lc.scale(),
-                        (float) l.dropout(), floats(lora.a(k)), floats(lora.b(k))));
-            }
+            LoraConfig lc = loraConfig();
+            LoraWeights lora = LoraWeights.initialise(lc, LoraTarget.select(model.file().tensors(), lc.roles(),
+                    recipe.model().toString()));
             AdapterBase base = AdapterBase.of(md);
             String arch = model.config().arch().ggufName();
 
-            try (TrainingSession session = TrainingSession.lora(model.config(), model.weights(), backend, pairs,
-                    new TrainingSession.Options(recipe.train().checkpointing(), 64, recipe.seed()))) {
+            try (TrainingSession session = session(model, lora)) {
                 GraphStepModel stepModel = new GraphStepModel(session);
                 MemoryPlan plan = session.plan(recipe.train().batch(), recipe.train().context(), 1);
                 options.log().println("memory plan: " + plan);
@@ -169,17 +161,30 @@ public final class TuneRun {
         }
     }
 
+    private LoraConfig loraConfig() {
+        Recipe.Lora l = recipe.lora();
+        return new LoraConfig(l.rank(), l.alpha(), l.dropout(), l.rslora(), LoraRole.parse(l.targets(), "lora.targets"),
+                recipe.seed());
+    }
+
+    /** The training session of {@code model} with {@code lora}'s pairs as the starting adapter. */
+    private TrainingSession session(Model model, LoraWeights lora) {
+        LoraConfig lc = lora.config();
+        List<TrainingSession.LoraTarget> pairs = new ArrayList<>();
+        for (int k = 0; k < lora.targets().size(); k++) {
+            pairs.add(new TrainingSession.LoraTarget(lora.targets().get(k).base(), lc.rank(), (float) lc.scale(),
+                    (float) lc.dropout(), floats(lora.a(k)), floats(lora.b(k))));
+        }
+        return TrainingSession.lora(model.config(), model.weights(), backend, pairs,
+                new TrainingSession.Options(recipe.train().checkpointing(), 64, recipe.seed()));
+    }
+
     /** The step's memory plan for this recipe (the model opened, LoRA pairs of zeros), for --dry-run. */
     public String describePlan() throws IOException {
         try (Model model = Model.open(recipe.model(), backend)) {
-            Recipe.Lora l = recipe.lora();
-            LoraConfig lc = new LoraConfig(l.rank(), l.alpha(), l.dropout(), l.rslora(),
-                    LoraRole.parse(l.targets(), "lora.targets"), recipe.seed());
-            List<TrainingSession.LoraTarget> pairs = new ArrayList<>();
-            for (LoraTarget t : LoraTarget.select(model.file().tensors(), lc.roles(), recipe.model().toString()))
-                pairs.add(new TrainingSession.LoraTarget(t.base(), l.rank(), (float) lc.scale(), 0f, null, null));
-            try (TrainingSession session = TrainingSession.lora(model.config(), model.weights(), backend, pairs,
-                    new TrainingSession.Options(recipe.train().checkpointing(), 64, recipe.seed()))) {
+            LoraConfig lc = loraConfig();
+            try (TrainingSession session = session(model, LoraWeights.zeros(lc, LoraTarget.select(
+                    model.file().tensors(), lc.roles(), recipe.model().toString())))) {
                 MemoryPlan plan = session.plan(recipe.train().batch(), recipe.train().context(), 1);
                 long budget = budget();
                 return plan + String.format("; budget %.0f MiB%s", budget / 1048576.0,
