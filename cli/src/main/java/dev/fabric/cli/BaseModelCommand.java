@@ -1,6 +1,7 @@
 package dev.fabric.cli;
 
-import dev.fabric.backend.cpu.CpuBackend;
+import dev.fabric.backend.Backend;
+import dev.fabric.backend.Backends;
 import dev.fabric.basemodel.BaseModelTrainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ public final class BaseModelCommand implements Callable<Integer> {
         Path dir = out.toAbsolutePath().getParent();
         if (dir != null) Files.createDirectories(dir);
         long t0 = System.nanoTime();
-        try (CpuBackend be = new CpuBackend(threads)) {
+        try (Backend be = Backends.open(threads)) {
             var c = BaseModelTrainer.train(s, be, out, r -> {
                 if (r.update() == 1 || r.update() % 25 == 0)
                     System.err.printf("update %d/%d  loss %.4f  lr %.3g  %.0f tok/s  %.0f s%n", r.update(), s.updates(),

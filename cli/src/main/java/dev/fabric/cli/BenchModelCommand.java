@@ -1,6 +1,8 @@
 package dev.fabric.cli;
 
 import dev.fabric.FabricException;
+import dev.fabric.backend.Backend;
+import dev.fabric.backend.Backends;
 import dev.fabric.backend.DType;
 import dev.fabric.backend.cpu.CpuBackend;
 import dev.fabric.backend.cpu.CpuFeatures;
@@ -111,7 +113,7 @@ final class BenchModelCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
-        try (CpuBackend b = new CpuBackend(threads); Model m = Model.open(model, b);
+        try (Backend b = Backends.open(threads); Model m = Model.open(model, b);
                 Transformer t = m.newSession(Math.max(pp, tg) + 1, List.of())) {
             ModelConfig c = m.config();
             out.printf("%s (%s), %.2f GiB%n", model.getFileName(), shapeOf(c), Files.size(model) / 1073741824.0);

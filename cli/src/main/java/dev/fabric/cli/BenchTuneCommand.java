@@ -1,6 +1,8 @@
 package dev.fabric.cli;
 
 import dev.fabric.FabricException;
+import dev.fabric.backend.Backend;
+import dev.fabric.backend.Backends;
 import dev.fabric.backend.DType;
 import dev.fabric.backend.Tensor;
 import dev.fabric.backend.cpu.CpuBackend;
@@ -84,7 +86,7 @@ final class BenchTuneCommand implements Callable<Integer> {
         int nThreads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
         out.printf("CPU features: %s | kernel variant: %s | threads: %d%n", CpuFeatures.detect().describe(),
                 CpuBackend.kernelVariant(), nThreads);
-        try (CpuBackend b = new CpuBackend(threads)) {
+        try (Backend b = Backends.open(threads)) {
             TuneBench.Result r;
             double pp = 0, ppCpu = 0;
             if (model != null) {

@@ -1,7 +1,8 @@
 package dev.fabric.cli;
 
 import dev.fabric.FabricException;
-import dev.fabric.backend.cpu.CpuBackend;
+import dev.fabric.backend.Backend;
+import dev.fabric.backend.Backends;
 import dev.fabric.io.TextInput;
 import dev.fabric.lora.LoraAdapter;
 import dev.fabric.model.Model;
@@ -16,7 +17,7 @@ import java.util.List;
 
 /** A model opened for a command: weights, adapters, tokenizer and a session with a KV cache of nCtx. */
 final class Engine implements AutoCloseable {
-    final CpuBackend backend;
+    final Backend backend;
     final Model model;
     final List<LoraAdapter> adapters = new ArrayList<>();
     final Tokenizer tokenizer;
@@ -34,7 +35,7 @@ final class Engine implements AutoCloseable {
         Limits.threads(o.threads, "--threads");
         if (!Float.isFinite(o.loraScale))
             throw new FabricException("--lora-scale must be a finite number, got " + o.loraScale, FabricException.EXIT_USAGE, null);
-        backend = new CpuBackend(o.threads);
+        backend = Backends.open(o.backend, o.threads);
         model = Model.open(o.model, backend);
         try {
             // 0: the model's training context, at most 4096 (llama.cpp's default)
@@ -50,7 +51,7 @@ final class Engine implements AutoCloseable {
                 adapters.add(a);
                 applied.add(new Transformer.AppliedLora(a, o.loraScale));
             }
-            if (log != null) log.println(describe(model.config(), this.nCtx, batch, allLogits, o.threads));
+            if (log != null) log.println(describe(model.config(), this.nCtx, batch, allLogits, backend.name()));
             session = model.newSession(this.nCtx, applied);
             if (log != null && !session.unusedLoraTensors().isEmpty())
                 log.println("note: adapter tensors not applied (not a matmul weight of this model): "
@@ -62,12 +63,12 @@ final class Engine implements AutoCloseable {
     }
 
     /** Hyperparameters and the memory the run allocates beyond the mapped weights: F16 KV cache and scratch. */
-    static String describe(ModelConfig c, int nCtx, int batch, boolean allLogits, int threads) {
+    static String describe(ModelConfig c, int nCtx, int batch, boolean allLogits, String backendName) {
         long kv = kvBytes(c, nCtx), scratch = scratchBytes(c, batch, allLogits);
         return String.format("model: %s, %d layers, n_embd %d, %d heads (%d KV) of %d, n_ff %d, vocab %d; "
                         + "backend %s%nmemory: KV cache %s (F16, %d positions) + scratch %s (batch %d)",
                 c.arch().ggufName(), c.nLayer(), c.nEmbd(), c.nHead(), c.nHeadKv(), c.headDim(), c.nFf(),
-                c.vocabSize(), "cpu(" + CpuBackend.kernelVariant() + ", threads " + (threads == 0 ? "all" : threads) + ")",
+                c.vocabSize(), backendName,
                 mib(kv), nCtx, mib(scratch), batch);
     }
 

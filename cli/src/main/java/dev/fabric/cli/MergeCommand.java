@@ -1,6 +1,7 @@
 package dev.fabric.cli;
 
-import dev.fabric.backend.cpu.CpuBackend;
+import dev.fabric.backend.Backend;
+import dev.fabric.backend.Backends;
 import dev.fabric.gguf.GgmlType;
 import dev.fabric.lora.LoraMerge;
 import java.nio.file.Path;
@@ -45,7 +46,7 @@ public final class MergeCommand implements Callable<Integer> {
             default -> throw Limits.usage("--type must be f16, bf16 or f32, got '" + type + "'");
         };
         Limits.threads(threads, "--threads");
-        try (CpuBackend be = new CpuBackend(threads)) {
+        try (Backend be = Backends.open(threads)) {
             LoraMerge.Result r = LoraMerge.merge(model, lora, scale, t, out, be);
             System.out.printf("wrote %s: %d weights merged (%s), every other tensor copied%n", out, r.merged(), type);
         }

@@ -19,6 +19,10 @@ final class ModelOptions {
             description = "Scale of every --lora adapter (default: ${DEFAULT-VALUE}).")
     float loraScale;
 
+    @Option(names = "--backend", paramLabel = "NAME",
+            description = "Backend that runs the ops (default: $FABRIC_BACKEND, else cpu); see fabric --version for the registered ones.")
+    String backend;
+
     @Option(names = {"-t", "--threads"}, paramLabel = "N", defaultValue = "0",
             description = "Threads per op, at most 4 per core (default: all cores).")
     int threads;

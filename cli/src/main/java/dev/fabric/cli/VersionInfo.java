@@ -1,5 +1,6 @@
 package dev.fabric.cli;
 
+import dev.fabric.backend.Backends;
 import dev.fabric.backend.cpu.CpuFeatures;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,6 +27,7 @@ final class VersionInfo implements CommandLine.IVersionProvider {
             "java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")",
             "cpu features: " + cpu.describe(),
             "kernel variant: " + cpu.bestVariant(),
+            "backends: " + String.join(", ", Backends.names()) + " (selected: " + Backends.configured() + ")",
         };
     }
 }

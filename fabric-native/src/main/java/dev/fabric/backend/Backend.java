@@ -21,6 +21,30 @@ public interface Backend extends AutoCloseable {
     /** Frees memory returned by {@link #allocate}; called by {@link Tensor#close()}. */
     void free(long address);
 
+    /**
+     * A view of {@code base}'s memory starting {@code byteOffset} bytes in, with {@code shape} (in base's type); the
+     * view keeps base reachable and frees nothing. Address arithmetic on a backend's buffers happens here only
+     * ({@link Tensor#slice} and {@link Tensor#reshape} come here).
+     */
+    Tensor view(Tensor base, long byteOffset, long... shape);
+
+    /**
+     * The tensor's bytes as host memory, read-write, native byte order, without a copy (the CPU backend's tensors are
+     * host memory). A backend whose buffers the host cannot address throws {@link UnsupportedOperationException};
+     * callers then use {@link #readFloats} and {@link #write}.
+     */
+    java.nio.ByteBuffer hostBytes(Tensor t);
+
+    /**
+     * Whether this backend runs {@code op} with {@code type} as its typed operand: the weight of
+     * {@link Op#MATMUL} (and its input gradient), the table of {@link Op#GET_ROWS}, the KV cache of
+     * {@link Op#ATTENTION}, the destination of {@link Op#COPY}; F32 for the ops whose operands are all F32. Where
+     * the op has a backward kernel, true means the backward runs for that type too (get_rows' gradient: F32 tables;
+     * matmul's weight gradient: F32 weights). Callers ask before building a graph; the op test harness runs every
+     * (op, type) pair a backend claims.
+     */
+    boolean supports(Op op, DType type);
+
     void write(Tensor dst, float[] src);
 
     void write(Tensor dst, int[] src);

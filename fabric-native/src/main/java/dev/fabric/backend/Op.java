@@ -26,7 +26,15 @@ public enum Op {
     /** y = a * b (b broadcast over rows); backward needs a and b. */
     MUL,
     /** y = a * s; backward: da = dy * s. */
-    SCALE;
+    SCALE,
+    /** dst = src converted to dst's type (F32 to F32, F16, BF16): KV cache writes. No backward. */
+    COPY,
+    /** Training attention over packed sequences (segment masks), keeping each row's log-sum-exp; backward by recomputation. */
+    ATTENTION_TRAIN,
+    /** Inverted dropout with a seeded mask; its own backward (the same call on dy). */
+    DROPOUT,
+    /** Masked cross-entropy of logits against targets, in place (the logits become their gradient). */
+    CROSS_ENTROPY;
 
     /** The name used by kernels and tests ({@code get_rows}, {@code rms_norm} ...). */
     public String kernelName() {

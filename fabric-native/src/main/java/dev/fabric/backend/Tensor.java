@@ -86,10 +86,11 @@ public final class Tensor implements AutoCloseable {
 
     /** The same memory seen with another shape of the same element count. */
     public Tensor reshape(long... newShape) {
-        Tensor t = new Tensor(backend, type, newShape, address(), false, this);
-        if (t.numel() != numel())
+        long n = 1;
+        for (long d : newShape) n *= d;
+        if (n != numel() || Arrays.stream(newShape).anyMatch(d -> d < 0))
             throw new IllegalArgumentException("reshape " + Arrays.toString(shape) + " -> " + Arrays.toString(newShape));
-        return t;
+        return backend.view(this, 0, newShape);
     }
 
     /** Rows [from, to) along the outermost dimension, as a view. */
@@ -99,7 +100,7 @@ public final class Tensor implements AutoCloseable {
         long[] s = shape.clone();
         s[0] = to - from;
         long rowBytes = shape[0] == 0 ? 0 : byteSize() / shape[0];
-        return new Tensor(backend, type, s, address() + from * rowBytes, false, this);
+        return backend.view(this, from * rowBytes, s);
     }
 
     Object keepAlive() {

@@ -1,9 +1,9 @@
 package dev.fabric.bench;
 
 import dev.fabric.backend.Backend;
+import dev.fabric.backend.Backends;
 import dev.fabric.backend.DType;
 import dev.fabric.backend.Tensor;
-import dev.fabric.backend.cpu.CpuBackend;
 import dev.fabric.backend.cpu.CpuFeatures;
 import dev.fabric.model.Arch;
 import dev.fabric.model.ModelConfig;
@@ -45,7 +45,7 @@ public final class EngineBench {
     }
 
     public static Result run(ModelConfig c, DType weightType, DType kvType, int threads, int pp, int tg, long seed) {
-        Backend b = new CpuBackend(threads);
+        Backend b = Backends.open(threads);
         List<Tensor> owned = new ArrayList<>();
         try {
             SplittableRandom r = new SplittableRandom(seed);
@@ -138,7 +138,7 @@ public final class EngineBench {
      * warm-up token. F16 KV cache, as llama-bench's default.
      */
     public static Result runFile(java.nio.file.Path gguf, int threads, int pp, int tg) throws java.io.IOException {
-        Backend b = new CpuBackend(threads);
+        Backend b = Backends.open(threads);
         try (dev.fabric.model.Model model = dev.fabric.model.Model.open(gguf, b);
                 Transformer t = model.newSession(Math.max(pp, tg) + 1, List.of())) {
             ModelConfig c = model.config();

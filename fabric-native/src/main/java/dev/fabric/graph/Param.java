@@ -5,8 +5,6 @@ import dev.fabric.backend.Tensor;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
-import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 
 /**
  * A weight of the model: its GGUF name, row-major shape and value; a trainable one is F32 and has a gradient of
@@ -71,15 +69,7 @@ public final class Param {
 
     static FloatBuffer floats(Tensor t) {
         if (t.type() != DType.F32) throw new IllegalStateException(t + " is not F32");
-        long bytes = t.byteSize();
-        Pointer p = new BytePointer() {
-            {
-                address = t.address();
-                limit = bytes;
-                capacity = bytes;
-            }
-        };
-        return p.asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        return t.backend().hostBytes(t).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
     @Override

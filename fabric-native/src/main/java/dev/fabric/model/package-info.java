@@ -2,7 +2,7 @@
  * Decoder models (llama, qwen2, qwen3) run on a {@link dev.fabric.backend.Backend}.
  *
  * <pre>{@code
- * Backend cpu = new CpuBackend(2);
+ * Backend cpu = Backends.open(2);   // the configured backend (FABRIC_BACKEND, default cpu)
  * try (Model m = Model.open(Path.of("model.gguf"), cpu);
  *      LoraAdapter lora = LoraAdapter.load(Path.of("adapter.gguf"), cpu);
  *      Transformer t = m.newSession(4096, List.of(new Transformer.AppliedLora(lora, 1f)))) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fabric.backend.Backend;
 import dev.fabric.backend.DType;
+import dev.fabric.backend.RefOps;
 import dev.fabric.backend.RopeLayout;
 import dev.fabric.backend.Tensor;
 import dev.fabric.backend.cpu.CpuBackend;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.fabric.backend.RefOps;
 import dev.fabric.backend.cpu.CpuBackend;
 import dev.fabric.model.Arch;
 import dev.fabric.model.Model;

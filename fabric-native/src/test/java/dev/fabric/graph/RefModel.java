@@ -1,5 +1,6 @@
 package dev.fabric.graph;
 
+import dev.fabric.backend.RefOps;
 import dev.fabric.model.Arch;
 import dev.fabric.model.SyntheticModels;
 import java.util.List;

@@ -2,9 +2,13 @@ package dev.fabric.backend.cpu;
 
 import dev.fabric.backend.Backend;
 import dev.fabric.backend.DType;
+import dev.fabric.backend.Op;
 import dev.fabric.backend.RopeLayout;
 import dev.fabric.backend.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -64,6 +68,39 @@ public final class CpuBackend implements Backend {
     @Override
     public void free(long address) {
         OpsNative.fabric_free(address);
+    }
+
+    @Override
+    public Tensor view(Tensor base, long byteOffset, long... shape) {
+        if (base.backend() != this) throw new IllegalArgumentException("view: " + base + " belongs to " + base.backend().name());
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) throw new IllegalArgumentException("view: negative dimension " + Arrays.toString(shape));
+            n = Math.multiplyExact(n, d);
+        }
+        if (byteOffset < 0 || byteOffset + base.type().bytesOf(n) > base.byteSize())
+            throw new IndexOutOfBoundsException("view of " + base.type().bytesOf(n) + " bytes at " + byteOffset + " outside "
+                    + base + " (" + base.byteSize() + " bytes)");
+        return Tensor.of(this, base.type(), shape, base.address() + byteOffset, false, base);
+    }
+
+    @Override
+    public ByteBuffer hostBytes(Tensor t) {
+        long bytes = t.byteSize();
+        return new BytePointer(new At(t.address(), bytes)).capacity(bytes).limit(bytes).asByteBuffer()
+                .order(ByteOrder.nativeOrder());
+    }
+
+    @Override
+    public boolean supports(Op op, DType type) {
+        return switch (op) {
+            // any stored weight type the kernels read (fabric_type_supported); gradients: input always, weight for F32
+            case MATMUL, GET_ROWS -> type != DType.I32 && OpsNative.fabric_type_supported(type.ggmlId()) != 0;
+            case ATTENTION -> type == DType.F32 || type == DType.F16;
+            case COPY -> type == DType.F32 || type == DType.F16 || type == DType.BF16;
+            case RMS_NORM, ROPE, SOFTMAX, SWIGLU, ADD, MUL, SCALE, ATTENTION_TRAIN, DROPOUT, CROSS_ENTROPY ->
+                    type == DType.F32;
+        };
     }
 
     @Override

@@ -1,14 +1,17 @@
-package dev.fabric.graph;
+package dev.fabric.backend;
 
 /**
- * Plain double-precision loops for every graph op's forward: the oracle of the kernels and the function that
- * central finite differences differentiate. Layouts as the graph's (row-major, last dimension contiguous).
+ * The portable reference of every op: plain double-precision loops (llm.c style), written for clarity. It is the
+ * oracle of every backend's forward kernels (OpsTest, {@link BackendConformanceTest}) and the function that
+ * central finite differences differentiate for their backward kernels (GradOpsTest, ModelGradTest). Arrays are
+ * row-major, last dimension contiguous. Where a kernel's documented numerics round an input first (x to the
+ * weight's dot type in matmul, q to F16 against an F16 KV cache) the helpers here do the same rounding.
  */
-final class RefOps {
+public final class RefOps {
     private RefOps() {}
 
     /** y[m, n] = x[m, k] . w[n, k]^T. */
-    static double[] matmul(double[] x, int m, int k, double[] w, int n) {
+    public static double[] matmul(double[] x, int m, int k, double[] w, int n) {
         double[] y = new double[m * n];
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) {
@@ -19,7 +22,7 @@ final class RefOps {
         return y;
     }
 
-    static double[] rmsNorm(double[] x, int rows, int n, double eps) {
+    public static double[] rmsNorm(double[] x, int rows, int n, double eps) {
         double[] y = new double[x.length];
         for (int r = 0; r < rows; r++) {
             double ss = 0;
@@ -31,26 +34,26 @@ final class RefOps {
     }
 
     /** a * b with b's rows repeating. */
-    static double[] mul(double[] a, double[] b) {
+    public static double[] mul(double[] a, double[] b) {
         double[] y = new double[a.length];
         for (int i = 0; i < a.length; i++) y[i] = a[i] * b[i % b.length];
         return y;
     }
 
-    static double[] add(double[] a, double[] b) {
+    public static double[] add(double[] a, double[] b) {
         double[] y = new double[a.length];
         for (int i = 0; i < a.length; i++) y[i] = a[i] + b[i % b.length];
         return y;
     }
 
-    static double[] scale(double[] a, double s) {
+    public static double[] scale(double[] a, double s) {
         double[] y = new double[a.length];
         for (int i = 0; i < a.length; i++) y[i] = a[i] * s;
         return y;
     }
 
     /** Rotary embedding of x [t, heads, d] at pos: pair i turns by pos * theta^(-2i/nRot). */
-    static double[] rope(double[] x, int t, int heads, int d, int nRot, int[] pos, double theta, boolean neox) {
+    public static double[] rope(double[] x, int t, int heads, int d, int nRot, int[] pos, double theta, boolean neox) {
         double[] y = x.clone();
         int half = nRot / 2;
         for (int tok = 0; tok < t; tok++)
@@ -68,7 +71,7 @@ final class RefOps {
     }
 
     /** Causal GQA attention over `batch` sequences of t tokens, keys limited to the query's segment. */
-    static double[] attention(double[] q, double[] k, double[] v, int[] seg, int batch, int t, int heads, int kvHeads,
+    public static double[] attention(double[] q, double[] k, double[] v, int[] seg, int batch, int t, int heads, int kvHeads,
             int d, double scale) {
         double[] out = new double[q.length];
         int group = heads / kvHeads;
@@ -96,7 +99,7 @@ final class RefOps {
         return out;
     }
 
-    static double[] softmax(double[] x, int rows, int n) {
+    public static double[] softmax(double[] x, int rows, int n) {
         double[] y = new double[x.length];
         for (int r = 0; r < rows; r++) {
             double mx = Double.NEGATIVE_INFINITY, sum = 0;
@@ -107,20 +110,20 @@ final class RefOps {
         return y;
     }
 
-    static double[] swiglu(double[] g, double[] u) {
+    public static double[] swiglu(double[] g, double[] u) {
         double[] y = new double[g.length];
         for (int i = 0; i < y.length; i++) y[i] = g[i] / (1 + Math.exp(-g[i])) * u[i];
         return y;
     }
 
-    static double[] getRows(double[] table, int cols, int[] ids) {
+    public static double[] getRows(double[] table, int cols, int[] ids) {
         double[] y = new double[ids.length * cols];
         for (int i = 0; i < ids.length; i++) System.arraycopy(table, ids[i] * cols, y, i * cols, cols);
         return y;
     }
 
     /** Sum over rows with target >= 0 of logsumexp(row) - row[target]. */
-    static double crossEntropy(double[] logits, int rows, int vocab, int[] targets) {
+    public static double crossEntropy(double[] logits, int rows, int vocab, int[] targets) {
         double loss = 0;
         for (int r = 0; r < rows; r++) {
             if (targets[r] < 0) continue;
@@ -132,14 +135,14 @@ final class RefOps {
         return loss;
     }
 
-    static double dot(double[] a, double[] b) {
+    public static double dot(double[] a, double[] b) {
         double s = 0;
         for (int i = 0; i < a.length; i++) s += a[i] * b[i];
         return s;
     }
 
     /** Central differences of f at x, step h, for every element (or every `stride`-th). */
-    static double[] numericGrad(java.util.function.ToDoubleFunction<double[]> f, double[] x, double h) {
+    public static double[] numericGrad(java.util.function.ToDoubleFunction<double[]> f, double[] x, double h) {
         double[] g = new double[x.length];
         for (int i = 0; i < x.length; i++) {
             double keep = x[i];
@@ -154,7 +157,7 @@ final class RefOps {
     }
 
     /** max |got - want| / max |want|: the normwise relative error the tests report. */
-    static double relError(float[] got, double[] want) {
+    public static double relError(float[] got, double[] want) {
         double num = 0, den = 1e-30;
         for (int i = 0; i < want.length; i++) {
             num = Math.max(num, Math.abs(got[i] - want[i]));
@@ -163,9 +166,89 @@ final class RefOps {
         return num / den;
     }
 
-    static double[] toDouble(float[] f) {
+    public static double[] toDouble(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) d[i] = f[i];
         return d;
+    }
+
+    // ---- input roundings of the kernels' documented numerics ---------------------------------------------
+
+    /** x rounded to F16 (round to nearest even) and widened back. */
+    public static float f16(float x) {
+        return Float.float16ToFloat(Float.floatToFloat16(x));
+    }
+
+    /** x rounded to BF16 bits (round to nearest even; NaN stays NaN). */
+    public static short bf16Bits(float x) {
+        int u = Float.floatToRawIntBits(x);
+        if ((u & 0x7fffffff) > 0x7f800000) return (short) ((u >>> 16) | 64);
+        return (short) ((u + (0x7fff + ((u >>> 16) & 1))) >>> 16);
+    }
+
+    /** x rounded to BF16 and widened back. */
+    public static float bf16(float x) {
+        return Float.intBitsToFloat((bf16Bits(x) & 0xffff) << 16);
+    }
+
+    /** x rounded to a plain type's values (F32 unchanged, F16, BF16). */
+    public static float roundTo(DType type, float x) {
+        return switch (type) {
+            case F32 -> x;
+            case F16 -> f16(x);
+            case BF16 -> bf16(x);
+            default -> throw new IllegalArgumentException("no element rounding for " + type);
+        };
+    }
+
+    /**
+     * Causal GQA attention over a KV cache: q [nQ, heads, d]; k, v [nKv, kvHeads, d] (values as stored); query i
+     * at position qPos0 + i sees keys 0..qPos0+i. F32 cache: exact softmax in double. F16 cache: the documented
+     * llama.cpp flash-attention numerics (q in F16, online softmax, the V sum rounded to F16 after every update).
+     */
+    public static double[] attentionCached(float[] q, int nQ, int heads, int d, float[] k, float[] v, int nKv,
+            int kvHeads, int qPos0, float scale, boolean f16Cache) {
+        double[] out = new double[nQ * heads * d];
+        int group = heads / kvHeads;
+        for (int i = 0; i < nQ; i++)
+            for (int h = 0; h < heads; h++) {
+                int g = h / group, visible = Math.min(nKv, qPos0 + i + 1), o = (i * heads + h) * d;
+                if (f16Cache) {
+                    float mx = Float.NEGATIVE_INFINITY, sum = 0;
+                    float[] acc = new float[d];
+                    for (int j = 0; j < visible; j++) {
+                        double dot = 0;
+                        for (int e = 0; e < d; e++) dot += f16(q[o + e]) * k[(j * kvHeads + g) * d + e];
+                        float s = (float) dot * scale, ms = 1, vs = 1;
+                        if (s > mx) {
+                            ms = (float) Math.exp(mx - s);
+                            mx = s;
+                            for (int e = 0; e < d; e++) acc[e] = f16(acc[e] * ms);
+                        } else {
+                            vs = (float) Math.exp(s - mx);
+                        }
+                        for (int e = 0; e < d; e++) acc[e] = f16(Math.fma(v[(j * kvHeads + g) * d + e], vs, acc[e]));
+                        sum = Math.fma(sum, ms, vs);
+                    }
+                    for (int e = 0; e < d; e++) out[o + e] = acc[e] / sum;
+                    continue;
+                }
+                double[] s = new double[visible];
+                double mx = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < visible; j++) {
+                    double dot = 0;
+                    for (int e = 0; e < d; e++) dot += (double) q[o + e] * k[(j * kvHeads + g) * d + e];
+                    s[j] = dot * scale;
+                    mx = Math.max(mx, s[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < visible; j++) sum += (s[j] = Math.exp(s[j] - mx));
+                for (int e = 0; e < d; e++) {
+                    double acc = 0;
+                    for (int j = 0; j < visible; j++) acc += s[j] * v[(j * kvHeads + g) * d + e];
+                    out[o + e] = acc / sum;
+                }
+            }
+        return out;
     }
 }
