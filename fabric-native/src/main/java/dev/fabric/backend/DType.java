@@ -3,9 +3,11 @@ package dev.fabric.backend;
 import dev.fabric.gguf.GgmlType;
 
 /**
- * Element types a backend tensor can hold, named and numbered as ggml's types (GGUF tensor-info ids). Weights
- * keep their stored type, including block-quantized ones (a row is whole blocks: blockSize elements in
- * blockBytes bytes, ggml's layouts); activations are F32; token ids and positions are I32.
+ * Element types a backend tensor can hold: the engine's handle on the rows of the one type table
+ * ({@link GgmlType}) marked {@link GgmlType#engine()}, named and numbered as ggml's types. Every fact (id, block
+ * size, type size) is read from the table, and loading this class checks that its constants are exactly the
+ * table's engine rows. Weights keep their stored type, including block-quantized ones (a row is whole blocks:
+ * blockSize elements in blockBytes bytes, ggml's layouts); activations are F32; token ids and positions are I32.
  */
 public enum DType {
     F32(GgmlType.F32),
@@ -25,14 +27,34 @@ public enum DType {
     IQ4_NL(GgmlType.IQ4_NL),
     IQ4_XS(GgmlType.IQ4_XS);
 
+    private final GgmlType ggml;
     private final int ggmlId;
     private final int blockSize;
     private final int blockBytes;
 
     DType(GgmlType t) {   // the block facts live in one place: GgmlType
+        this.ggml = t;
         this.ggmlId = t.id();
         this.blockSize = t.blockSize();
         this.blockBytes = t.typeSize();
+    }
+
+    static {
+        for (GgmlType g : GgmlType.values()) {
+            DType d = ofGgmlId(g.id());
+            if (g.engine() != (d != null) || (d != null && !d.name().equals(g.name())))
+                throw new ExceptionInInitializerError("DType and the GgmlType table disagree on " + g);
+        }
+    }
+
+    /** This type's row of the type table. */
+    public GgmlType ggmlType() {
+        return ggml;
+    }
+
+    /** The engine type of a table row, or null where the engine cannot hold it ({@link GgmlType#engine()}). */
+    public static DType of(GgmlType t) {
+        return ofGgmlId(t.id());
     }
 
     public int ggmlId() {

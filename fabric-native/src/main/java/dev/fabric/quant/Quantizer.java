@@ -51,28 +51,39 @@ public final class Quantizer {
     }
 
     /** Bytes of one quantized row. */
-    public static long rowBytes(QuantType t, long ncols) {
-        return t.rowBytes(ncols);
+    public static long rowBytes(GgmlType t, long ncols) {
+        requireQuantizable(t);
+        if (ncols <= 0 || ncols % t.blockSize() != 0) {
+            throw new IllegalArgumentException(t.name() + " needs a row length that is a positive multiple of "
+                    + t.blockSize() + ", got " + ncols);
+        }
+        return ncols / t.blockSize() * t.typeSize();
+    }
+
+    /** {@link IllegalArgumentException} unless Fabric quantizes {@code t} ({@link GgmlType#quantizable()}). */
+    public static void requireQuantizable(GgmlType t) {
+        if (!t.quantizable())
+            throw new IllegalArgumentException("no quantizer for " + t + " (Fabric quantizes " + GgmlType.quantizableTypes() + ")");
     }
 
     /** Quantizes {@code nrows x ncols} floats (row-major) from {@code src} into {@code dst}. */
-    public static void quantize(QuantType t, FloatPointer src, long nrows, long ncols, float[] imatrix,
+    public static void quantize(GgmlType t, FloatPointer src, long nrows, long ncols, float[] imatrix,
                                 BytePointer dst, int threads) {
         checkQuantize(t, nrows, ncols, imatrix);
         requireCapacity(src, nrows * ncols, 4, "src");
-        requireCapacity(dst, nrows * t.rowBytes(ncols), 1, "dst");
+        requireCapacity(dst, nrows * rowBytes(t, ncols), 1, "dst");
         try (FloatPointer w = imatrix == null ? null : new FloatPointer(imatrix)) {
-            check(QuantNative.fabric_quantize(t.ggmlTypeId(), src, nrows, ncols, w, dst, threads), t, ncols);
+            check(QuantNative.fabric_quantize(t.id(), src, nrows, ncols, w, dst, threads), t, ncols);
         }
     }
 
-    /** As {@link #quantize(QuantType, FloatPointer, long, long, float[], BytePointer, int)} on raw native addresses. */
-    public static void quantizeAt(QuantType t, long srcAddress, long nrows, long ncols, float[] imatrix,
+    /** As {@link #quantize(GgmlType, FloatPointer, long, long, float[], BytePointer, int)} on raw native addresses. */
+    public static void quantizeAt(GgmlType t, long srcAddress, long nrows, long ncols, float[] imatrix,
                                   long dstAddress, int threads) {
         checkQuantize(t, nrows, ncols, imatrix);
         try (FloatPointer w = imatrix == null ? null : new FloatPointer(imatrix)) {
             long wAddress = w == null ? 0 : w.address();
-            check(QuantNative.fabric_quantize(t.ggmlTypeId(), srcAddress, nrows, ncols, wAddress, dstAddress, threads),
+            check(QuantNative.fabric_quantize(t.id(), srcAddress, nrows, ncols, wAddress, dstAddress, threads),
                     t, ncols);
         }
     }
@@ -81,7 +92,7 @@ public final class Quantizer {
      * Quantizes rows stored as F32, F16 or BF16 at a native address (e.g. a mapped GGUF tensor), decoding one row
      * at a time per thread: no F32 copy of the whole tensor. Same bytes as decoding first.
      */
-    public static void quantizeAt(QuantType t, GgmlType srcType, long srcAddress, long nrows, long ncols,
+    public static void quantizeAt(GgmlType t, GgmlType srcType, long srcAddress, long nrows, long ncols,
                                   float[] imatrix, long dstAddress, int threads) {
         if (srcType != GgmlType.F32 && srcType != GgmlType.F16 && srcType != GgmlType.BF16) {
             throw new IllegalArgumentException("quantize reads F32, F16 or BF16 rows, not " + srcType);
@@ -89,18 +100,18 @@ public final class Quantizer {
         checkQuantize(t, nrows, ncols, imatrix);
         try (FloatPointer w = imatrix == null ? null : new FloatPointer(imatrix)) {
             long wAddress = w == null ? 0 : w.address();
-            check(QuantNative.fabric_quantize_from(t.ggmlTypeId(), srcType.id(), srcAddress, nrows, ncols, wAddress,
+            check(QuantNative.fabric_quantize_from(t.id(), srcType.id(), srcAddress, nrows, ncols, wAddress,
                     dstAddress, threads), t, ncols);
         }
     }
 
     /** Quantizes a heap array; returns {@code nrows * rowBytes} bytes. */
-    public static byte[] quantize(QuantType t, float[] src, long nrows, long ncols, float[] imatrix, int threads) {
+    public static byte[] quantize(GgmlType t, float[] src, long nrows, long ncols, float[] imatrix, int threads) {
         checkQuantize(t, nrows, ncols, imatrix);
         if (src.length != nrows * ncols) {
             throw new IllegalArgumentException("src has " + src.length + " floats, expected " + nrows * ncols);
         }
-        long bytes = nrows * t.rowBytes(ncols);
+        long bytes = nrows * rowBytes(t, ncols);
         try (FloatPointer s = new FloatPointer(src); BytePointer d = new BytePointer(bytes)) {
             quantize(t, s, nrows, ncols, imatrix, d, threads);
             byte[] out = new byte[Math.toIntExact(bytes)];
@@ -110,24 +121,24 @@ public final class Quantizer {
     }
 
     /** Dequantizes {@code nrows x ncols} elements of blocks from {@code src} into floats. */
-    public static void dequantize(QuantType t, BytePointer src, long nrows, long ncols, FloatPointer dst, int threads) {
+    public static void dequantize(GgmlType t, BytePointer src, long nrows, long ncols, FloatPointer dst, int threads) {
         checkShape(t, nrows, ncols);
-        requireCapacity(src, nrows * t.rowBytes(ncols), 1, "src");
+        requireCapacity(src, nrows * rowBytes(t, ncols), 1, "src");
         requireCapacity(dst, nrows * ncols, 4, "dst");
-        check(QuantNative.fabric_dequantize(t.ggmlTypeId(), src, nrows, ncols, dst, threads), t, ncols);
+        check(QuantNative.fabric_dequantize(t.id(), src, nrows, ncols, dst, threads), t, ncols);
     }
 
-    /** As {@link #dequantize(QuantType, BytePointer, long, long, FloatPointer, int)} on raw native addresses. */
-    public static void dequantizeAt(QuantType t, long srcAddress, long nrows, long ncols, long dstAddress, int threads) {
+    /** As {@link #dequantize(GgmlType, BytePointer, long, long, FloatPointer, int)} on raw native addresses. */
+    public static void dequantizeAt(GgmlType t, long srcAddress, long nrows, long ncols, long dstAddress, int threads) {
         checkShape(t, nrows, ncols);
-        check(QuantNative.fabric_dequantize(t.ggmlTypeId(), srcAddress, nrows, ncols, dstAddress, threads), t, ncols);
+        check(QuantNative.fabric_dequantize(t.id(), srcAddress, nrows, ncols, dstAddress, threads), t, ncols);
     }
 
     /** Dequantizes a heap array of blocks. */
-    public static float[] dequantize(QuantType t, byte[] src, long nrows, long ncols, int threads) {
+    public static float[] dequantize(GgmlType t, byte[] src, long nrows, long ncols, int threads) {
         checkShape(t, nrows, ncols);
-        if (src.length != nrows * t.rowBytes(ncols)) {
-            throw new IllegalArgumentException("src has " + src.length + " bytes, expected " + nrows * t.rowBytes(ncols));
+        if (src.length != nrows * rowBytes(t, ncols)) {
+            throw new IllegalArgumentException("src has " + src.length + " bytes, expected " + nrows * rowBytes(t, ncols));
         }
         try (BytePointer s = new BytePointer(src); FloatPointer d = new FloatPointer(nrows * ncols)) {
             dequantize(t, s, nrows, ncols, d, threads);
@@ -168,7 +179,7 @@ public final class Quantizer {
     }
 
     /** One timed quantize pass: elements, wall seconds and CPU seconds (the thread's with 1 thread, else the process's). */
-    public record BenchResult(QuantType type, long weights, int threads, boolean imatrix, double wallSeconds,
+    public record BenchResult(GgmlType type, long weights, int threads, boolean imatrix, double wallSeconds,
                               double cpuSeconds) {
         public double weightsPerSecond() {
             return weights / wallSeconds;
@@ -184,12 +195,12 @@ public final class Quantizer {
      * (fixed seed) with {@code threads} threads, with or without (random positive) importance weights, after one
      * warm-up pass. Returns the wall seconds of the timed pass.
      */
-    public static double benchQuantize(QuantType t, long nrows, long ncols, boolean withImatrix, int threads, long seed) {
+    public static double benchQuantize(GgmlType t, long nrows, long ncols, boolean withImatrix, int threads, long seed) {
         return benchQuantizeDetailed(t, nrows, ncols, withImatrix, threads, seed).wallSeconds();
     }
 
     /** As {@link #benchQuantize}, also reporting the process CPU time of the timed pass (robust on a busy machine). */
-    public static BenchResult benchQuantizeDetailed(QuantType t, long nrows, long ncols, boolean withImatrix, int threads,
+    public static BenchResult benchQuantizeDetailed(GgmlType t, long nrows, long ncols, boolean withImatrix, int threads,
                                                     long seed) {
         checkShape(t, nrows, ncols);
         Random rnd = new Random(seed);
@@ -199,7 +210,7 @@ public final class Quantizer {
             for (int j = 0; j < imatrix.length; j++) imatrix[j] = (float) Math.exp(rnd.nextGaussian());
         }
         long n = nrows * ncols;
-        try (FloatPointer src = new FloatPointer(n); BytePointer dst = new BytePointer(nrows * t.rowBytes(ncols))) {
+        try (FloatPointer src = new FloatPointer(n); BytePointer dst = new BytePointer(nrows * rowBytes(t, ncols))) {
             float[] row = new float[Math.toIntExact(ncols)];
             for (long r = 0; r < nrows; r++) {
                 for (int j = 0; j < row.length; j++) row[j] = (float) rnd.nextGaussian();
@@ -232,12 +243,12 @@ public final class Quantizer {
         return -1;
     }
 
-    private static void checkShape(QuantType t, long nrows, long ncols) {
+    private static void checkShape(GgmlType t, long nrows, long ncols) {
         if (nrows < 0) throw new IllegalArgumentException("nrows must be >= 0, got " + nrows);
-        t.rowBytes(ncols);
+        rowBytes(t, ncols);
     }
 
-    private static void checkQuantize(QuantType t, long nrows, long ncols, float[] imatrix) {
+    private static void checkQuantize(GgmlType t, long nrows, long ncols, float[] imatrix) {
         checkShape(t, nrows, ncols);
         if (imatrix != null && imatrix.length != ncols) {
             throw new IllegalArgumentException("imatrix has " + imatrix.length + " weights, the rows have " + ncols
@@ -254,7 +265,7 @@ public final class Quantizer {
         }
     }
 
-    private static void check(long rc, QuantType t, long ncols) {
+    private static void check(long rc, GgmlType t, long ncols) {
         if (rc == QuantNative.ERR_TYPE) throw new IllegalStateException("native kernels lack " + t);
         if (rc == QuantNative.ERR_SHAPE) throw new IllegalArgumentException(t + ": bad row length " + ncols);
     }

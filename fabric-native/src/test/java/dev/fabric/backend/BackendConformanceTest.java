@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.fabric.quant.QuantType;
+import dev.fabric.gguf.GgmlType;
 import dev.fabric.quant.Quantizer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -427,7 +427,7 @@ class BackendConformanceTest {
         Tensor w = alloc(type, rows, cols);
         float[] values = new float[wf.length];
         if (type.isQuantized()) {
-            QuantType qt = QuantType.valueOf(type.name());
+            GgmlType qt = type.ggmlType();
             byte[] q = Quantizer.quantize(qt, wf, rows, cols, null, 1);
             b.write(w, q);
             values = Quantizer.dequantize(qt, q, rows, cols, 1);

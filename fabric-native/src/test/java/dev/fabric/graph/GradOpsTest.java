@@ -11,7 +11,6 @@ import dev.fabric.backend.RopeLayout;
 import dev.fabric.backend.Tensor;
 import dev.fabric.backend.cpu.CpuBackend;
 import dev.fabric.backend.cpu.TrainNative;
-import dev.fabric.quant.QuantType;
 import dev.fabric.quant.Quantizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -140,7 +139,7 @@ class GradOpsTest {
         Tensor w = b.allocate(type, n, k);
         open.add(w);
         if (type == DType.F16 || type == DType.BF16) b.copy(f32(wf, n, k), w);
-        else b.write(w, Quantizer.quantize(QuantType.valueOf(type.name()), wf, n, k, null, 1));
+        else b.write(w, Quantizer.quantize(type.ggmlType(), wf, n, k, null, 1));
         return w;
     }
 

@@ -71,7 +71,7 @@ class LlamaQuantizeParityTest {
                     @SuppressWarnings("unchecked")
                     var tensors = (List<Map<String, Object>>) ((Map<String, Object>) file.getValue()).get("tensors");
                     for (Map<String, Object> t : tensors) {
-                        QuantType type = typeByName((String) t.get("type"));
+                        GgmlType type = typeByName((String) t.get("type"));
                         GgufTensorInfo in = model.tensor((String) t.get("name"));
                         if (type == null || in == null || (in.type() != GgmlType.F16 && in.type() != GgmlType.F32)) continue;
                         float[] w = weights.get(in.name());
@@ -94,7 +94,7 @@ class LlamaQuantizeParityTest {
     }
 
     /** Quantizes straight from the mapped file, F16 rows decoded one at a time by the native side. */
-    private static String quantizeAndHash(GgufFile model, GgufTensorInfo in, QuantType type, float[] imatrix) {
+    private static String quantizeAndHash(GgufFile model, GgufTensorInfo in, GgmlType type, float[] imatrix) {
         long ncols = in.ne(0), nrows = in.elements() / ncols;
         try (BytePointer dst = new BytePointer(nrows * type.rowBytes(ncols))) {
             Quantizer.quantizeAt(type, in.type(), model.data(in).address(), nrows, ncols, imatrix, dst.address(), 2);
@@ -135,9 +135,10 @@ class LlamaQuantizeParityTest {
         return out;
     }
 
-    private static QuantType typeByName(String name) {
+    private static GgmlType typeByName(String name) {
         try {
-            return QuantType.valueOf(name);
+            GgmlType t = GgmlType.valueOf(name);
+            return t.quantizable() ? t : null;
         } catch (IllegalArgumentException e) {
             return null;
         }

@@ -1,6 +1,7 @@
 package dev.fabric.quant;
 
 import dev.fabric.backend.cpu.CpuFeatures;
+import dev.fabric.gguf.GgmlType;
 import java.lang.management.ManagementFactory;
 
 /**
@@ -26,7 +27,7 @@ public final class QuantBenchMain {
                 CpuFeatures.detect().describe(), Quantizer.dequantizeVariant());
         System.out.printf("%-7s %10s %10s %10s %10s %12s  (M weights/s)%n", "type", "ref wall", "ref cpu",
                 "imat wall", "imat cpu", "dequant " + (threads == 1 ? "cpu" : "wall"));
-        for (QuantType t : QuantType.values()) {
+        for (GgmlType t : GgmlType.values()) {
             var a = Quantizer.benchQuantizeDetailed(t, rows, cols, false, threads, 1);
             var b = Quantizer.benchQuantizeDetailed(t, rows, cols, true, threads, 1);
             byte[] q = Quantizer.quantize(t, new float[(int) (rows * cols)], rows, cols, null, threads);

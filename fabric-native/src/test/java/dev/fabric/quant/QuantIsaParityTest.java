@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.fabric.backend.cpu.CpuFeatures;
+import dev.fabric.gguf.GgmlType;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -20,8 +21,8 @@ class QuantIsaParityTest {
     private static final int[] ISAS = {CpuFeatures.AVX2, CpuFeatures.AVX2 | CpuFeatures.AVX512};
 
     @ParameterizedTest
-    @EnumSource(value = QuantType.class, names = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
-    void everyBuildGivesTheScalarBytes(QuantType t) {
+    @EnumSource(value = GgmlType.class, names = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
+    void everyBuildGivesTheScalarBytes(GgmlType t) {
         Random rnd = new Random(29 + t.ordinal());
         for (int ncols : new int[] {256, 768, 1280}) {
             int nrows = 24;

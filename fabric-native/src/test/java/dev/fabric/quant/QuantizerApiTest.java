@@ -3,6 +3,7 @@ package dev.fabric.quant;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.fabric.backend.cpu.CpuFeatures;
 import dev.fabric.backend.cpu.QuantNative;
@@ -13,25 +14,32 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** The Java surface: geometry agrees with the GGUF type table and the native side, entry points agree, misuse fails. */
 class QuantizerApiTest {
     @ParameterizedTest
-    @EnumSource(QuantType.class)
-    void geometryMatchesGgmlTableAndNative(QuantType t) {
-        GgmlType g = t.ggmlType();
-        assertEquals(t.name(), g.name());
-        assertEquals(g.blockSize(), t.blockSize());
-        assertEquals(g.typeSize(), t.typeSize());
-        assertEquals(t.blockSize(), QuantNative.fabric_quant_block_elems(t.ggmlTypeId()));
-        assertEquals(t.typeSize(), QuantNative.fabric_quant_block_bytes(t.ggmlTypeId()));
-        assertEquals(t, QuantType.of(g));
-        assertEquals(g.rowBytes(4096), t.rowBytes(4096));
+    @MethodSource("dev.fabric.gguf.GgmlType#quantizableTypes")
+    void geometryMatchesGgmlTableAndNative(GgmlType t) {
+        assertTrue(t.quantizable() && t.engine() && t.isQuantized(), t.toString());
+        assertEquals(t.blockSize(), QuantNative.fabric_quant_block_elems(t.id()));
+        assertEquals(t.typeSize(), QuantNative.fabric_quant_block_bytes(t.id()));
+        assertEquals(t.rowBytes(4096), Quantizer.rowBytes(t, 4096));
+        assertEquals(dev.fabric.backend.DType.valueOf(t.name()), dev.fabric.backend.DType.of(t));
+    }
+
+    @Test
+    void typesWithoutAQuantizerAreRefused() {
+        for (GgmlType t : GgmlType.values()) {
+            if (t.quantizable()) continue;
+            assertThrows(IllegalArgumentException.class, () -> Quantizer.rowBytes(t, 4096), t.toString());
+        }
+        assertEquals(12, GgmlType.quantizableTypes().size());
     }
 
     @ParameterizedTest
-    @EnumSource(QuantType.class)
-    void pointerAndAddressEntryPointsGiveTheArrayBytes(QuantType t) {
+    @MethodSource("dev.fabric.gguf.GgmlType#quantizableTypes")
+    void pointerAndAddressEntryPointsGiveTheArrayBytes(GgmlType t) {
         int nrows = 3, ncols = 512;
         Random rnd = new Random(9);
         float[] x = new float[nrows * ncols];
@@ -57,8 +65,8 @@ class QuantizerApiTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = QuantType.class, names = {"Q4_0", "Q5_1", "Q3_K", "Q6_K", "IQ4_XS"})
-    void halfSourcesQuantizeLikeTheirDecodedFloats(QuantType t) {
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q5_1", "Q3_K", "Q6_K", "IQ4_XS"})
+    void halfSourcesQuantizeLikeTheirDecodedFloats(GgmlType t) {
         int nrows = 5, ncols = 256;
         Random rnd = new Random(21);
         short[] halves = new short[nrows * ncols];
@@ -81,12 +89,12 @@ class QuantizerApiTest {
 
     @Test
     void misuseIsRejected() {
-        assertThrows(IllegalArgumentException.class, () -> QuantType.Q4_K.rowBytes(96));
-        assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(QuantType.Q4_0, new float[64], 2, 32, new float[31], 1));
-        assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(QuantType.Q4_0, new float[60], 2, 32, null, 1));
-        assertThrows(IllegalArgumentException.class, () -> Quantizer.dequantize(QuantType.Q8_0, new byte[33], 1, 32, 1));
+        assertThrows(IllegalArgumentException.class, () -> Quantizer.rowBytes(GgmlType.Q4_K, 96));
+        assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(GgmlType.Q4_0, new float[64], 2, 32, new float[31], 1));
+        assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(GgmlType.Q4_0, new float[60], 2, 32, null, 1));
+        assertThrows(IllegalArgumentException.class, () -> Quantizer.dequantize(GgmlType.Q8_0, new byte[33], 1, 32, 1));
         assertEquals(QuantNative.ERR_TYPE, QuantNative.fabric_quantize(15, 0L, 1, 256, 0L, 0L, 1));
-        assertEquals(QuantNative.ERR_SHAPE, QuantNative.fabric_quantize(QuantType.Q6_K.ggmlTypeId(), 0L, 1, 100, 0L, 0L, 1));
+        assertEquals(QuantNative.ERR_SHAPE, QuantNative.fabric_quantize(GgmlType.Q6_K.id(), 0L, 1, 100, 0L, 0L, 1));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.fabric.quant;
 
+import dev.fabric.gguf.GgmlType;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -13,7 +14,7 @@ final class ReferenceDequantizer {
 
     private ReferenceDequantizer() {}
 
-    static float[] dequantize(QuantType t, byte[] data) {
+    static float[] dequantize(GgmlType t, byte[] data) {
         ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         int nb = data.length / t.typeSize();
         float[] y = new float[nb * t.blockSize()];
@@ -57,7 +58,7 @@ final class ReferenceDequantizer {
         return (e % 64) < 32 ? v & 15 : v >> 4;
     }
 
-    private static float element(QuantType t, ByteBuffer b, int o, int e) {
+    private static float element(GgmlType t, ByteBuffer b, int o, int e) {
         switch (t) {
             case Q4_0: return half(b, o) * (nibble32(b, o + 2, e) - 8);
             case Q4_1: return half(b, o) * nibble32(b, o + 4, e) + half(b, o + 2);

@@ -4,7 +4,6 @@ import dev.fabric.backend.cpu.CpuKernels;
 import dev.fabric.backend.cpu.MmapNative;
 import dev.fabric.backend.cpu.QuantNative;
 import dev.fabric.gguf.GgmlType;
-import dev.fabric.quant.QuantType;
 import dev.fabric.quant.Quantizer;
 import dev.fabric.quant.preset.TypeChoice;
 import java.nio.ByteBuffer;
@@ -51,9 +50,8 @@ final class TensorConverter implements AutoCloseable {
     }
 
     /** The native kernel's type for {@code t}, or null when there is none. */
-    private static QuantType kernel(GgmlType t) {
-        QuantType q = QuantType.fromGgmlTypeId(t.id());
-        return q != null && q.blockSize() == t.blockSize() && q.typeSize() == t.typeSize() ? q : null;
+    private static GgmlType kernel(GgmlType t) {
+        return t.quantizable() ? t : null;
     }
 
     /**
@@ -92,7 +90,7 @@ final class TensorConverter implements AutoCloseable {
                 long n = Math.min(chunkRows, ne1 - r);
                 long row = m * ne1 + r;
                 long dst = out.address() + row * outRow;
-                QuantType q = kernel(to);
+                GgmlType q = kernel(to);
                 if (q != null && (from == GgmlType.F32 || from == GgmlType.F16 || from == GgmlType.BF16)) {
                     // rows decoded per thread inside the kernel: no serial F32 pass, no F32 buffer
                     Quantizer.quantizeAt(q, from, srcAddress + row * inRow, n, ne0, w, dst, threads);

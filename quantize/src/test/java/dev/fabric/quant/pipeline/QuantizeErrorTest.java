@@ -115,9 +115,9 @@ class QuantizeErrorTest {
             var tb = b.tensor("blk.3.attn_q.weight");
             assertEquals(GgmlType.Q4_K, ta.type());
             assertEquals(GgmlType.Q8_0, tb.type());
-            float[] x = dev.fabric.quant.Quantizer.dequantize(dev.fabric.quant.QuantType.Q4_K,
+            float[] x = dev.fabric.quant.Quantizer.dequantize(dev.fabric.gguf.GgmlType.Q4_K,
                     bytes(a.data(ta).asByteBuffer()), ta.ne(1), ta.ne(0), 1);
-            float[] y = dev.fabric.quant.Quantizer.dequantize(dev.fabric.quant.QuantType.Q8_0,
+            float[] y = dev.fabric.quant.Quantizer.dequantize(dev.fabric.gguf.GgmlType.Q8_0,
                     bytes(b.data(tb).asByteBuffer()), tb.ne(1), tb.ne(0), 1);
             for (int blk = 0; blk < x.length / 32; blk++) {
                 float amax = 0;
