@@ -8,6 +8,7 @@
 // fabric_quant_dequant.cpp), so get_rows and the dequantize-then-dot fallback share their one definition.
 #include "fabric_cpu.h"
 #include "fabric_quant_common.h"
+#include "fabric_half.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -37,63 +38,12 @@
 namespace {
 
 // ---------------------------------------------------------------------------------------------------------
-// Number formats. IEEE binary16 and bfloat16 conversions, rounding to nearest even as F16C and ggml do.
-
-inline float f16_to_f32(uint16_t h) {
-    const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    const uint32_t exp = (h >> 10) & 0x1f;
-    const uint32_t mant = h & 0x3ff;
-    uint32_t bits;
-    if (exp == 0) {
-        // zero or subnormal: mant * 2^-24, exact in float
-        float f = (float)mant * 5.9604644775390625e-8f;
-        memcpy(&bits, &f, 4);
-        bits |= sign;
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else {
-        bits = sign | ((exp + 112) << 23) | (mant << 13);
-    }
-    float out;
-    memcpy(&out, &bits, 4);
-    return out;
-}
-
-inline uint16_t f32_to_f16(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    const uint32_t sign = (x >> 16) & 0x8000;
-    uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00 | ((ax >> 13) & 0x3ff));  // NaN stays NaN
-    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00);  // >= 65520 rounds to infinity
-    if (ax < 0x38800000u) {
-        // below 2^-14: the half subnormal grid has step 2^-24, the ulp of 0.5f, so the FPU's own
-        // round-to-nearest-even does the rounding
-        float a;
-        memcpy(&a, &ax, 4);
-        a += 0.5f;
-        uint32_t b;
-        memcpy(&b, &a, 4);
-        return (uint16_t)(sign | (b - 0x3f000000u));
-    }
-    const uint32_t odd = (ax >> 13) & 1;
-    ax += 0xc8000000u + 0xfffu + odd;  // rebias the exponent (-112 << 23) and round to nearest even
-    return (uint16_t)(sign | (ax >> 13));
-}
-
-inline float bf16_to_f32(uint16_t h) {
-    uint32_t bits = (uint32_t)h << 16;
-    float out;
-    memcpy(&out, &bits, 4);
-    return out;
-}
-
-inline uint16_t f32_to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 64);  // quiet NaN
-    return (uint16_t)((u + (0x7fffu + ((u >> 16) & 1))) >> 16);
-}
+// Number formats: IEEE binary16 and bfloat16 conversions, the one implementation in fabric_half.h (rounding to
+// nearest even as F16C and ggml do).
+using fabric_half::bf16_to_f32;
+using fabric_half::f16_to_f32;
+using fabric_half::f32_to_bf16;
+using fabric_half::f32_to_f16;
 
 // Thread pool: fabric_pool.h (shared with the training kernels).
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "fabric_quant.h"
+#include "fabric_half.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)  // GCC target pragmas
 #define FQ_HAVE_X86_VARIANTS 1
@@ -49,40 +50,12 @@ inline int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v
 // C's float -> integer conversion (truncation toward zero), as cvttss2si does it on x86-64.
 inline int f2i_trunc(float f) { return (int)f; }
 
-// IEEE binary16 -> binary32, exact. NaNs keep their payload and come back quiet.
-inline float half_to_float(uint16_t h) {
-    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    const uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-    if (e == 0) {
-        if (m == 0) return bits_to_float(sign);
-        const float v = (float)m * 5.9604644775390625e-8f;  // m * 2^-24, exact
-        return sign ? -v : v;
-    }
-    if (e == 31) return bits_to_float(sign | 0x7f800000u | (m << 13) | (m ? 0x00400000u : 0u));
-    return bits_to_float(sign | ((e + 112u) << 23) | (m << 13));
-}
+// IEEE binary16 -> binary32, exact. NaNs keep their payload and come back quiet (fabric_half.h).
+inline float half_to_float(uint16_t h) { return fabric_half::f16_to_f32(h); }
 
 // IEEE binary32 -> binary16 with round-to-nearest-even, correct subnormals, overflow to Inf and
-// NaN -> sign|0x7E00 (ggml_compute_fp32_to_fp16).
-inline uint16_t half_from_float(float f) {
-    const uint32_t x = float_bits(f);
-    const uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-    const uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) return sign | 0x7e00u;
-    if (ax >= 0x477ff000u) return sign | 0x7c00u;  // >= 65520 rounds past the largest half
-    if (ax < 0x38800000u) {                        // below 2^-14: half subnormal (unit 2^-24)
-        const int e = (int)(ax >> 23);
-        const int shift = 126 - e;
-        if (shift > 24) return sign;
-        const uint32_t m = (ax & 0x7fffffu) | (e ? 0x800000u : 0u);
-        uint32_t q = m >> shift;
-        const uint32_t rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (q & 1u))) ++q;
-        return (uint16_t)(sign | q);
-    }
-    const uint32_t r = (ax - 0x38000000u + 0xfffu + ((ax >> 13) & 1u)) >> 13;
-    return (uint16_t)(sign | r);
-}
+// NaN -> sign|0x7E00 (ggml_compute_fp32_to_fp16; fabric_half.h).
+inline uint16_t half_from_float(float f) { return fabric_half::f32_to_f16_ggml(f); }
 
 inline void put_u16(uint8_t* p, uint16_t v) {
     p[0] = (uint8_t)v;
