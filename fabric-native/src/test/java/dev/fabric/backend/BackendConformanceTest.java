@@ -31,10 +31,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * dy = R must equal dL/dx).
  *
  * <p><b>A new backend is tested by registering itself</b>: implement {@link BackendProvider}, name the class in
- * {@code META-INF/services/dev.fabric.backend.BackendProvider} of its jar, and have that jar on this module's test
- * class path (for a backend in another module: run this class from there, e.g. through fabric-native's test-jar).
- * Its cases appear here under its name, for exactly the (op, type) pairs its {@code supports} claims; nothing else
- * changes. {@link #everyBackendClaimsTheBaseOps} keeps a backend from claiming too little to run a model.
+ * {@code META-INF/services/dev.fabric.backend.BackendProvider} of its jar, and have that jar on the test class path
+ * where this class runs. A backend in its own module runs this class there: a test dependency on fabric-native's
+ * test-jar ({@code <type>test-jar</type>}) and surefire's {@code <dependenciesToScan>dev.fabric:fabric-native
+ * </dependenciesToScan>} with {@code <includes>**}{@code /BackendConformanceTest.java</includes>}. Its cases appear
+ * under its name, for exactly the (op, type) pairs its {@code supports} claims; nothing else changes.
+ * {@link #everyBackendClaimsTheBaseOps} keeps a backend from claiming too little to run a model.
  *
  * <p>Tolerances (normwise: max |got - want| / max |want|, except matmul): F32 element ops 1e-5 (one or two F32
  * roundings of values summed over at most a few dozen terms, ~1e-6); matmul per output |err| <= e_x * sum |w x|
