@@ -57,3 +57,24 @@ int fabric_scale_f32(int variant, float a, float* x, int64_t n);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+// CPU feature detection, the one implementation: the FABRIC_ISA_* bits of this CPU. fabric_cpu_features (the
+// CpuNative library's export) returns it; the ops and training libraries, which are separate shared objects, call
+// it for their own variant choice. libgcc's checks include the OS enabling the AVX / AVX-512 register state (XGETBV).
+static inline int fabric_cpu_detect_isa(void) {
+    int f = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        f |= FABRIC_ISA_AVX2;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) f |= FABRIC_ISA_AVX512;
+    if (__builtin_cpu_supports("avx512bf16")) f |= FABRIC_ISA_AVX512_BF16;
+    if (__builtin_cpu_supports("avx512vnni")) f |= FABRIC_ISA_AVX512_VNNI;
+#elif defined(__aarch64__)
+    f |= FABRIC_ISA_NEON;
+#endif
+    return f;
+}
+#endif

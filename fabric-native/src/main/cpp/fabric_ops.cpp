@@ -79,11 +79,8 @@ int g_attention_rowwise = 0;  // fabric_ops_set_attention_rowwise
 int cpu_variant() {
 #if FABRIC_X86
     static const int best = [] {
-        __builtin_cpu_init();
-        const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                          __builtin_cpu_supports("f16c");
-        const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+        const int isa = fabric_cpu_detect_isa();  // fabric_cpu.h
+        const bool avx2 = (isa & FABRIC_ISA_AVX2) != 0, avx512 = avx2 && (isa & FABRIC_ISA_AVX512) != 0;
         return avx512 ? V_AVX512 : avx2 ? V_AVX2 : V_GENERIC;
     }();
     return best;

@@ -47,19 +47,13 @@ void for_chunks(int64_t n, int64_t chunk, int threads, F&& body) {
 std::atomic<int> g_cap{2};
 
 #if FT_X86
+// The CPU's features (fabric_cpu.h's one detector), read once.
 bool cpu_has_avx512() {
-    static const bool yes = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-    }();
+    static const bool yes = (fabric_cpu_detect_isa() & FABRIC_ISA_AVX512) != 0;
     return yes;
 }
 bool cpu_has_avx2() {
-    static const bool yes = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    }();
+    static const bool yes = (fabric_cpu_detect_isa() & FABRIC_ISA_AVX2) != 0;
     return yes;
 }
 bool cpu_avx512() { return g_cap.load(std::memory_order_relaxed) >= 2 && cpu_has_avx512(); }
