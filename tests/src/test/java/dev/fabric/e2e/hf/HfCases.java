@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fabric.backend.DType;
 import dev.fabric.backend.cpu.CpuBackend;
 import dev.fabric.graph.Param;
 import dev.fabric.graph.TrainingSession;
@@ -191,7 +192,7 @@ public final class HfCases {
 
     /**
      * Logits of Fabric's inference engine over {@code tokens} (positions 0..), without and with the adapter at
-     * scale 1, and case.json naming the files.
+     * scale 1 (F32 KV cache), and case.json naming the files.
      */
     public static void writeLogitsCase(Path dir, Path base, Path adapterGguf, Path peft, int[] tokens) throws Exception {
         Files.createDirectories(dir);
@@ -199,10 +200,13 @@ public final class HfCases {
         try (CpuBackend be = new CpuBackend(2); Model m = Model.open(base, be);
                 LoraAdapter lora = LoraAdapter.load(adapterGguf, be)) {
             vocab = m.config().vocabSize();
-            try (Transformer t = m.newSession(tokens.length, List.of())) {
+            // An F32 KV cache: Fabric's default F16 cache (llama.cpp's) rounds K and V to 11 significant bits, which
+            // alone moves the logits by ~1e-3 relative; torch keeps them in float32.
+            try (Transformer t = new Transformer(m.config(), m.weights(), be, tokens.length, DType.F32, List.of())) {
                 writeFloats(dir.resolve("base_logits.f32"), t.forward(tokens, 0, false));
             }
-            try (Transformer t = m.newSession(tokens.length, List.of(new Transformer.AppliedLora(lora, 1f)))) {
+            try (Transformer t = new Transformer(m.config(), m.weights(), be, tokens.length, DType.F32,
+                    List.of(new Transformer.AppliedLora(lora, 1f)))) {
                 writeFloats(dir.resolve("lora_logits.f32"), t.forward(tokens, 0, false));
             }
         }
