@@ -72,7 +72,7 @@ int64_t fabric_op_get_rows(int32_t type, const void* table, int64_t n_rows, int6
 // BF16) so that products match its CPU backend; F32 weights use x as is. Block-quantized weights (Q4_0, Q5_0,
 // Q8_0) meet x quantized to Q8_0 blocks, with integer products per block scaled by both block scales, as
 // ggml's CPU dot products do; k must be a multiple of 32. Q4_K, Q5_K and Q6_K meet x quantized to Q8_K
-// super-blocks (integer products per super-block, see fabric_ops_kquants.inc); k a multiple of 256. The other
+// super-blocks (integer products per super-block, see fabric_matmul_kquants.inc); k a multiple of 256. The other
 // block types (Q4_1, Q5_1, Q2_K, Q3_K, IQ4_NL, IQ4_XS) are dequantized to F32 rows (fabric_quant's
 // dequantizers) and meet x as is: correct to float rounding, but not llama.cpp's exact numerics and slower.
 void fabric_op_matmul(int32_t wtype, const void* w, int64_t n, int64_t k, const float* x, int64_t m, float* y,

@@ -7,6 +7,7 @@
  *
  * <p>An op is found in four places under one name: its {@link dev.fabric.graph.OpKind}, its rule in
  * {@code Autodiff.rule}, its Backend method and kernel ({@code fabric_train_<op>_backward} in
- * {@code fabric_train.cpp} for the backward halves) and its test ({@code GradOpsTest}).
+ * {@code fabric_<family>.inc} beside the forward kernel, built into the training library by
+ * {@code fabric_train.cpp}) and its test ({@code GradOpsTest}).
  */
 package dev.fabric.graph;

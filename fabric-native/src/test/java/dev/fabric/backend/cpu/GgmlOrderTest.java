@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The AVX-512 kernels sum in the orders of llama.cpp's AVX-512 build, so that our logits and imatrix statistics
  * are its bits (ImatrixCommandTest and ParityTest check that end to end against shared/ref). This test pins
  * each order down independently of shared/ref: a scalar Java emulation of the order, written from the
- * description in fabric_ops.cpp, must give exactly the native result (raw bits, not a tolerance), on shapes
+ * descriptions in fabric_matmul.inc and fabric_elementwise.inc, must give exactly the native result (raw bits, not a tolerance), on shapes
  * that take every branch: the tiled GEMM (2+ rows, k % 16 == 0, outputs % 4 == 0), the vec_dot fallback with
  * its 64-element body and its tail, the eight-lane Q8_0 dot, and swiglu's vector exponential.
  */

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The NEON engine kernels (fabric_ops_neon.inc, fabric_ops_kquants_neon.inc) cannot run on the x86 build
+ * The NEON engine kernels (fabric_matmul_neon.inc, fabric_matmul_kquants_neon.inc) cannot run on the x86 build
  * machines, so this test cross-compiles the engine with src/test/cpp/neon_ops_check.cpp for AArch64 and runs
  * it under qemu-aarch64: K-quant matmuls must equal the portable kernels bit for bit, dense ones within a few
  * ulps. Skipped, saying so, where the cross compiler or the emulator is not installed.
