@@ -1,6 +1,7 @@
 """Cross-check of Fabric's AdamW, warmup-cosine schedule, gradient clipping and PEFT files against PyTorch.
 
-Run by hand, never by the build (CI has no PyTorch). With a venv holding torch and safetensors (transformers is
+Run by TorchCrossCheckTest when a Python with tests/python/requirements.txt is at hand (FABRIC_PYTHON, or the
+venv .ci/run makes), else by hand. With a venv holding torch and safetensors (transformers is
 optional: without it, the schedule is the LambdaLR of transformers' documented formula):
 
     ./mvnj -B -q -pl finetune -am test-compile -DskipTests
@@ -12,7 +13,8 @@ Then `java ... dev.fabric.train.TorchCrossCheck --read-peft /tmp/xcheck` reads t
 Fabric's reader and compares it with the one Fabric wrote.
 
 It replays the raw gradients Fabric saw through torch.optim.AdamW (after clip_grad_norm_) with the same schedule
-and prints the largest differences in the learning rates, the norms and the final parameters.
+and prints the largest differences in the learning rates, the norms and the final parameters (also written to
+FOLDER/result.json).
 """
 import json
 import math
@@ -57,6 +59,10 @@ def main(folder):
     print(f"torch {torch.__version__}, schedule: {which}")
     print(f"steps {len(d['grads'])}: max |lr diff| {lr_diff:.3e}, max relative grad-norm diff {norm_diff:.3e}")
     print(f"final parameters: max |diff| {diff:.3e}, bit-identical {same}/{total}")
+    result = {"torch": torch.__version__, "steps": len(d["grads"]), "lr_diff": lr_diff, "grad_norm_rel_diff": norm_diff,
+              "final_max_abs_diff": diff, "final_bit_identical": same, "final_values": total}
+    with open(f"{folder}/result.json", "w") as f:
+        json.dump(result, f, indent=1)
 
     from safetensors.torch import load_file
     t = load_file(f"{folder}/peft/adapter_model.safetensors")
@@ -82,6 +88,9 @@ def main(folder):
             same += 1
     print(f"PeftModel.from_pretrained on a transformers Llama: {len(loaded)} LoRA tensors in the model, "
           f"{same}/{len(t)} of the file's loaded into them unchanged")
+    result.update({"peft_lora_tensors_in_model": len(loaded), "peft_loaded_unchanged": same, "peft_file_tensors": len(t)})
+    with open(f"{folder}/result.json", "w") as f:
+        json.dump(result, f, indent=1)
     model.save_pretrained(f"{folder}/peft_saved")   # PEFT's own writer, for: TorchCrossCheck --read-peft FOLDER
     print(f"saved {folder}/peft_saved with PEFT's save_pretrained")
 

@@ -19,8 +19,8 @@ import java.util.EnumSet;
 import java.util.List;
 
 /**
- * Not a test: run by hand to cross-check against PyTorch (see src/test/python/torch_crosscheck.py, which is never
- * part of the build). Writes into the folder given as argument:
+ * The Java side of the cross-check against PyTorch (src/test/python/torch_crosscheck.py), run by
+ * {@link TorchCrossCheckTest} when a Python with torch is at hand, or by hand. Writes into the folder given as argument:
  * <ul>
  *   <li>{@code adamw.json}: the initial values, the raw gradient of every step, the learning rates and the final
  *       values of a {@link Trainer} run (AdamW, cosine schedule with warmup, clipping by global norm);
@@ -30,13 +30,19 @@ import java.util.List;
 public final class TorchCrossCheck {
     public static void main(String[] args) throws Exception {
         if (args[0].equals("--read-peft")) {
-            readPeft(Path.of(args[1]));
+            int same = readPeft(Path.of(args[1]));
+            System.out.println("PeftAdapter.read of PEFT's save_pretrained output: " + same + "/" + crossCheckAdapter().size()
+                    + " tensors bit-identical to what Fabric wrote (q/k B permuted back to GGUF order)");
             return;
         }
-        Path out = Path.of(args[0]);
+        write(Path.of(args[0]), args.length > 1 ? Double.parseDouble(args[1]) : 1.0);
+    }
+
+    /** Writes adamw.json and peft/ into {@code out}, clipping at {@code maxNorm}. */
+    static void write(Path out, double maxNorm) throws Exception {
         Files.createDirectories(out);
         int steps = 200, warmup = 20;
-        double peak = 1e-3, maxNorm = args.length > 1 ? Double.parseDouble(args[1]) : 1.0;
+        double peak = 1e-3;
         AdamW.Config adam = new AdamW.Config(0.9, 0.999, 1e-8, 0.01);
         int[] sizes = {1000, 64};
         FloatBuffer[] v = {SoftmaxRegression.buf(sizes[0]), SoftmaxRegression.buf(sizes[1])};
@@ -138,8 +144,11 @@ public final class TorchCrossCheck {
         return w;
     }
 
-    /** Reads the adapter PEFT's save_pretrained wrote and compares it with the one we wrote, bit for bit. */
-    private static void readPeft(Path folder) throws Exception {
+    /**
+     * Reads the adapter PEFT's save_pretrained wrote and compares it with the one we wrote, bit for bit: the number
+     * of tensors (of {@code crossCheckAdapter().size()}) that are identical.
+     */
+    static int readPeft(Path folder) throws Exception {
         LoraWeights ours = crossCheckAdapter();
         LoraWeights theirs = PeftAdapter.read(folder.resolve("peft_saved"), LORA, crossCheckTargets(), LLAMA);
         int same = 0;
@@ -149,8 +158,11 @@ public final class TorchCrossCheck {
                 eq &= Float.floatToRawIntBits(ours.value(i).get(j)) == Float.floatToRawIntBits(theirs.value(i).get(j));
             if (eq) same++;
         }
-        System.out.println("PeftAdapter.read of PEFT's save_pretrained output: " + same + "/" + ours.size()
-                + " tensors bit-identical to what Fabric wrote (q/k B permuted back to GGUF order)");
+        return same;
+    }
+
+    static int adapterTensors() {
+        return crossCheckAdapter().size();
     }
 
     private static ArrayNode values(ObjectMapper json, FloatBuffer[] bufs) {
